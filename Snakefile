@@ -1,0 +1,26 @@
+# saltseg: the 1st-place TGS Salt recipe as a Snakemake workflow.
+#
+#   snakemake --cores 8 --resources gpu=1 submission          # real data, config.yaml
+#   snakemake --cores 2 --configfile config/demo.yaml submission   # synthetic demo on a CPU
+#   snakemake -n  /  snakemake --rulegraph mermaid-js
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/ensemble.smk"
+include: "workflow/rules/postprocess.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.report.output.markdown,
+        rules.submission.output.csv,

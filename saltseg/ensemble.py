@@ -1,0 +1,345 @@
+"""Combine fold models and model families into one stage prediction, and score it out of fold.
+
+Per stage:
+  (a) fold average: the mean of a model's fold-model test probability maps;
+  (b) OOF assembly: each train id's map taken from the fold model that held it out;
+  (c) blend: weighted mean over models (weights normalised), for OOF and test alike;
+  (d) a score table: OOF metric per model and for the blend at 0.5, and the best threshold
+      (searched on a grid, default 0.30..0.70 step 0.01) with the metric there.
+
+Score table CSV columns: ``model, weight, images, oof_score, best_threshold, best_score``; one row
+per model (weight normalised) and a last row ``model == "blend"`` (weight 1.0), whose
+``best_threshold`` is the "oof" threshold of post-processing (:func:`read_oof_threshold`).
+Large maps are streamed: at most one input file is held beside the running sum.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from saltseg import metric
+from saltseg.atomic import atomic_path
+from saltseg.errors import SaltsegError
+from saltseg.folds import read_folds
+from saltseg.probs import dequantize, load_probs, quantize, save_probs
+
+logger = logging.getLogger(__name__)
+
+THRESHOLDS = np.round(np.arange(0.30, 0.705, 0.01), 2)
+TABLE_COLUMNS = ["model", "weight", "images", "oof_score", "best_threshold", "best_score"]
+BLEND_ROW = "blend"
+
+Pred = tuple[np.ndarray, np.ndarray]  # (ids (N,), probs (N, H, W))
+
+
+def normalise_weights(weights: Sequence[float], what: str = "blend") -> np.ndarray:
+    """Weights scaled to sum to 1; negative, non-finite or all-zero weights are errors."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.size == 0:
+        raise SaltsegError(f"{what}: nothing to blend")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise SaltsegError(f"{what}: weights must be >= 0 with a positive sum, got {w.tolist()}")
+    return w / w.sum()
+
+
+def _reorder(label: str, ids: np.ndarray, probs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``probs`` in the order of ``wanted``; the id sets must be equal."""
+    if len(ids) == len(wanted) and np.array_equal(ids, wanted):
+        return probs
+    index = {k: i for i, k in enumerate(ids.tolist())}
+    missing = [w for w in wanted.tolist() if w not in index]
+    if missing or len(index) != len(wanted):
+        extra = sorted(set(index) - set(wanted.tolist()))
+        problem = (
+            f"{len(missing)} id(s) missing, e.g. {missing[0]!r}"
+            if missing
+            else f"{len(extra)} unexpected id(s), e.g. {extra[0]!r}"
+        )
+        raise SaltsegError(f"{label}: {problem} (compared with the first input)")
+    return probs[[index[w] for w in wanted.tolist()]]
+
+
+def _weighted_mean(
+    items: Iterable[tuple[str, np.ndarray, np.ndarray]], weights: Sequence[float]
+) -> Pred:
+    """Weighted mean of labelled (ids, probs); ids follow the first item, weights are used as is."""
+    total: np.ndarray | None = None
+    ids0: np.ndarray | None = None
+    for (label, ids, probs), w in zip(items, weights, strict=True):
+        ids = np.asarray(ids).astype(str)
+        if total is None:
+            ids0, total = ids, np.zeros(np.shape(probs), dtype=np.float32)
+        else:
+            probs = _reorder(label, ids, probs, ids0)
+            if probs.shape != total.shape:
+                raise SaltsegError(
+                    f"{label}: maps shaped {probs.shape[1:]}, first input {total.shape[1:]}"
+                )
+        total += np.float32(w) * np.asarray(probs, dtype=np.float32)
+    if total is None:
+        raise SaltsegError("ensemble: no inputs")
+    return ids0, total
+
+
+def fold_average(preds: Sequence[Pred]) -> Pred:
+    """Mean of the fold models' test maps (ids ordered as in the first)."""
+    n = len(preds)
+    if n == 0:
+        raise SaltsegError("fold average: no fold predictions")
+    items = ((f"fold {k}", ids, p) for k, (ids, p) in enumerate(preds))
+    return _weighted_mean(items, [1.0 / n] * n)
+
+
+def blend(preds: Sequence[Pred], weights: Sequence[float]) -> Pred:
+    """Weighted mean of model maps with weights normalised to sum 1 (ids as in the first)."""
+    w = normalise_weights(weights)
+    if len(w) != len(preds):
+        raise SaltsegError(f"blend: {len(preds)} inputs but {len(w)} weights")
+    items = ((f"input {k}", ids, p) for k, (ids, p) in enumerate(preds))
+    return _weighted_mean(items, w)
+
+
+def _oof_ids(folds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    used = folds[folds["fold"] >= 0]
+    ids = used["id"].astype(str).to_numpy()
+    fold = used["fold"].to_numpy()
+    return ids, fold, int(fold.max()) + 1 if len(fold) else 0
+
+
+def _assemble(items: Iterable[tuple[str, np.ndarray, np.ndarray]], folds: pd.DataFrame) -> Pred:
+    ids, fold, n_folds = _oof_ids(folds)
+    out: np.ndarray | None = None
+    k = -1
+    for k, (label, fold_ids, probs) in enumerate(items):
+        if k >= n_folds:
+            raise SaltsegError(f"{label}: more OOF inputs than the {n_folds} folds")
+        index = {v: i for i, v in enumerate(np.asarray(fold_ids).astype(str).tolist())}
+        wanted = ids[fold == k]
+        missing = [w for w in wanted.tolist() if w not in index]
+        if missing:
+            raise SaltsegError(
+                f"{label}: {len(missing)} validation id(s) of fold {k} missing, e.g. {missing[0]!r}"
+            )
+        if out is None:
+            out = np.zeros((len(ids), *probs.shape[1:]), dtype=np.float32)
+        out[fold == k] = probs[[index[w] for w in wanted.tolist()]]
+    if k + 1 != n_folds:
+        raise SaltsegError(f"OOF assembly: {k + 1} fold input(s) for {n_folds} folds")
+    return ids, out
+
+
+def assemble_oof(preds_by_fold: Sequence[Pred], folds: pd.DataFrame) -> Pred:
+    """Out-of-fold maps: id ``i`` of fold ``k`` taken from ``preds_by_fold[k]``.
+
+    Ids with fold -1 are left out; the result follows the order of ``folds``.
+    Each fold's input may hold extra ids (only its validation ids are used).
+    """
+    items = ((f"fold {k}", ids, p) for k, (ids, p) in enumerate(preds_by_fold))
+    return _assemble(items, folds)
+
+
+def threshold_scores(
+    truth: np.ndarray, probs: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
+) -> np.ndarray:
+    """Competition metric of ``probs > t`` for every t (one float per threshold)."""
+    return np.array([metric.score(truth, probs > t) for t in thresholds])
+
+
+def best_threshold(
+    truth: np.ndarray, probs: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
+) -> tuple[float, float]:
+    """(threshold, score) maximising the metric; the lowest such threshold on a tie."""
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    scores = threshold_scores(truth, probs, thresholds)
+    i = int(np.argmax(scores))
+    return float(thresholds[i]), float(scores[i])
+
+
+def score_row(
+    name: str, weight: float, truth: np.ndarray, probs: np.ndarray, thresholds=THRESHOLDS
+) -> dict:
+    t, s = best_threshold(truth, probs, thresholds)
+    return {
+        "model": name,
+        "weight": float(weight),
+        "images": int(len(probs)),
+        "oof_score": metric.score(truth, probs > 0.5),
+        "best_threshold": t,
+        "best_score": s,
+    }
+
+
+def score_table(
+    truth: np.ndarray,
+    oofs: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    blended: np.ndarray,
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> pd.DataFrame:
+    """One row per model plus the blend row; all maps aligned with ``truth``."""
+    if BLEND_ROW in oofs:
+        raise SaltsegError(f"ensemble: a model may not be called {BLEND_ROW!r}")
+    w = dict(zip(oofs, normalise_weights([weights[n] for n in oofs]), strict=True))
+    rows = [score_row(n, w[n], truth, p, thresholds) for n, p in oofs.items()]
+    rows.append(score_row(BLEND_ROW, 1.0, truth, blended, thresholds))
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def read_oof_threshold(table_csv: str | os.PathLike) -> float:
+    """The blend's best OOF threshold from a score table written by this module."""
+    path = Path(table_csv)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SaltsegError(f"{path}: unreadable score table ({exc})") from None
+    if not {"model", "best_threshold"} <= set(table.columns):
+        raise SaltsegError(f"{path}: not a score table (needs columns model, best_threshold)")
+    row = table[table["model"] == BLEND_ROW]
+    if len(row) != 1 or not np.isfinite(row["best_threshold"].iloc[0]):
+        raise SaltsegError(f"{path}: no {BLEND_ROW!r} row with a best_threshold")
+    return float(row["best_threshold"].iloc[0])
+
+
+# ---------------------------------------------------------------- file wrappers
+
+
+def _load(path: str | os.PathLike) -> tuple[str, np.ndarray, np.ndarray]:
+    ids, probs = load_probs(path)
+    return str(path), ids.astype(str), probs
+
+
+def _saved(probs: np.ndarray) -> np.ndarray:
+    """What a map becomes after save/load, so tables score exactly what was written."""
+    return dequantize(quantize(probs))
+
+
+def train_truth(tiles_dir: str | os.PathLike, ids: np.ndarray) -> np.ndarray:
+    """Train masks of ``ids`` (bool (N, 101, 101)) from a tile set saved by saltseg.data."""
+    from saltseg.data import load_tileset
+
+    ts = load_tileset(tiles_dir)
+    train = (ts.table["split"] == "train").to_numpy()
+    index = {v: i for i, v in enumerate(ts.table["id"].astype(str).tolist()) if train[i]}
+    missing = [i for i in ids.tolist() if i not in index]
+    if missing:
+        raise SaltsegError(
+            f"{tiles_dir}: {len(missing)} OOF id(s) are not train tiles, e.g. {missing[0]!r}"
+        )
+    return np.asarray(ts.masks[[index[i] for i in ids.tolist()]], dtype=bool)
+
+
+def _write_table(table: pd.DataFrame, out_table: str | os.PathLike) -> None:
+    with atomic_path(out_table) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6f")
+
+
+def ensemble_stage(
+    models: Mapping[str, Mapping],
+    folds_parquet: str | os.PathLike,
+    tiles_dir: str | os.PathLike,
+    out_oof: str | os.PathLike,
+    out_test: str | os.PathLike,
+    out_table: str | os.PathLike,
+    out_model_dir: str | os.PathLike | None = None,
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> pd.DataFrame:
+    """Fold-average, OOF-assemble, blend and score the models of one stage.
+
+    ``models``: ``{name: {"weight": w, "oof": [fold 0 path, fold 1 path, ...],
+    "test": [path per fold model]}}`` with probability files of saltseg.probs; OOF list entry k
+    holds fold k's model predictions on (at least) fold k's validation ids.
+    Writes ``out_oof`` (blended OOF maps of every id with fold >= 0), ``out_test`` (blended test
+    maps), ``out_table`` (score CSV) and, when ``out_model_dir`` is given, per model
+    ``<name>.oof.npz`` and ``<name>.test.npz`` there (inputs for a cross-stage blend).
+    """
+    if not models:
+        raise SaltsegError("ensemble: no models in this stage")
+    folds = read_folds(folds_parquet)
+    oof_ids, _, n_folds = _oof_ids(folds)
+    truth = train_truth(tiles_dir, oof_ids)
+    for name, spec in models.items():
+        if any(k not in spec for k in ("weight", "oof", "test")) or not spec["test"]:
+            raise SaltsegError(f"ensemble: model {name!r} needs a weight and oof and test paths")
+    weights = {name: float(spec["weight"]) for name, spec in models.items()}
+    w = dict(zip(weights, normalise_weights(list(weights.values()), "ensemble"), strict=True))
+
+    model_oof: dict[str, np.ndarray] = {}
+    test_ids: np.ndarray | None = None
+    test_sum: np.ndarray | None = None
+    for name, spec in models.items():
+        if len(spec["oof"]) != n_folds:
+            raise SaltsegError(
+                f"{folds_parquet}: {n_folds} folds but model {name!r} "
+                f"has {len(spec['oof'])} OOF files"
+            )
+        logger.info("model %s: assembling OOF from %d folds", name, n_folds)
+        ids, oof = _assemble((_load(p) for p in spec["oof"]), folds)
+        model_oof[name] = oof
+        logger.info("model %s: averaging %d test predictions", name, len(spec["test"]))
+        n_test = len(spec["test"])
+        ids_t, test = _weighted_mean((_load(p) for p in spec["test"]), [1.0 / n_test] * n_test)
+        if out_model_dir is not None:
+            save_probs(Path(out_model_dir) / f"{name}.oof.npz", ids, oof)
+            save_probs(Path(out_model_dir) / f"{name}.test.npz", ids_t, test)
+        if test_sum is None:
+            test_ids, test_sum = ids_t, np.float32(w[name]) * test
+        else:
+            test_sum += np.float32(w[name]) * _reorder(
+                f"model {name!r} test", ids_t, test, test_ids
+            )
+        del test
+
+    blended_oof = sum(np.float32(w[n]) * p for n, p in model_oof.items())
+    table = score_table(truth, model_oof, weights, _saved(blended_oof), thresholds)
+    save_probs(out_oof, oof_ids, blended_oof)
+    save_probs(out_test, test_ids, test_sum)
+    _write_table(table, out_table)
+    logger.info("stage scores:\n%s", table.to_string(index=False))
+    return table
+
+
+def blend_files(inputs: Sequence[tuple[str | os.PathLike, float]], out: str | os.PathLike) -> Pred:
+    """Weighted blend of probability files (weights normalised); ids follow the first file."""
+    if not inputs:
+        raise SaltsegError(f"{out}: nothing to blend")
+    w = normalise_weights([weight for _, weight in inputs], str(out))
+    ids, probs = _weighted_mean((_load(path) for path, _ in inputs), w)
+    save_probs(out, ids, probs)
+    return ids, probs
+
+
+def blend_oof_files(
+    inputs: Mapping[str, tuple[str | os.PathLike, float]],
+    tiles_dir: str | os.PathLike,
+    out_oof: str | os.PathLike,
+    out_table: str | os.PathLike,
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> pd.DataFrame:
+    """Blend named OOF files ``{name: (path, weight)}`` and write the blend and its score table.
+
+    All files must hold the same ids (e.g. per-model OOF files of stages sharing one folds file).
+    """
+    if not inputs:
+        raise SaltsegError(f"{out_table}: nothing to blend")
+    names = list(inputs)
+    weights = {n: float(inputs[n][1]) for n in names}
+    w = normalise_weights(list(weights.values()), str(out_table))
+    oofs: dict[str, np.ndarray] = {}
+    ids0: np.ndarray | None = None
+    for name in names:
+        label, ids, probs = _load(inputs[name][0])
+        if ids0 is None:
+            ids0 = ids
+        oofs[name] = _reorder(label, ids, probs, ids0)
+    blended = sum(np.float32(wi) * oofs[n] for n, wi in zip(names, w, strict=True))
+    table = score_table(train_truth(tiles_dir, ids0), oofs, weights, _saved(blended), thresholds)
+    save_probs(out_oof, ids0, blended)
+    _write_table(table, out_table)
+    logger.info("blend scores:\n%s", table.to_string(index=False))
+    return table

@@ -1,0 +1,369 @@
+"""Re-assemble 101x101 tiles into the larger seismic sections they were cut from ("mosaics").
+
+Method (the public "salt jigsaw puzzle" approach, tightened):
+
+1. For every tile and every side, build an edge descriptor: the outer pixel line and the line
+   extrapolated one pixel past the border (``2 * outer - next``). For a candidate pair (A left
+   of B) A's extrapolation is compared with B's outer line and B's extrapolation with A's outer
+   line, so one distance checks continuity from both sides. Each part is standardised
+   (zero mean, unit variance), which makes the match insensitive to per-tile brightness and
+   contrast. Sides whose grey values hardly vary carry no information and are never linked
+   (this covers blank tiles).
+2. For each pair of opposite sides, find the two nearest neighbours among all tiles, in both
+   directions, with block-wise BLAS distance matrices.
+3. Accept a link A->B when B is A's nearest neighbour and A is B's (mutual best), the distance
+   is small and the ratio test ``1 - d1 / d2`` passes in both directions.
+4. Place tiles on a grid, merging links greedily from the most to the least confident; a link is
+   dropped when it would put two tiles on one grid cell or contradict an earlier placement, or
+   when the seams it creates between tiles that were not directly linked do not match.
+   Connected groups of at least two tiles are the mosaics.
+
+The result does not depend on the input order: tiles are processed sorted by id and mosaics
+are numbered by size (largest first), then by their smallest id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+LAYOUT_COLUMNS = ["id", "mosaic", "row", "col"]
+# (drow, dcol) from the first tile of a link to the second: "right of" and "below".
+DIRECTIONS = {"h": (0, 1), "v": (1, 0)}
+
+
+@dataclass(frozen=True)
+class MosaicOptions:
+    """Knobs of :func:`assemble`; the defaults were tuned on synthetic sections (see README)."""
+
+    max_distance: float = 10.0  # accept d1 below this (RMS-normalised, like the public d1 < 10)
+    min_ratio: float = 0.25  # ratio test 1 - d1/d2 must exceed this in both directions
+    mutual: bool = True  # require mutual nearest neighbours
+    normalise: str = "edge"  # "edge": standardise each line; "tile": whole tile; "none"
+    gradient: bool = True  # add the across-border gradient as a descriptor part
+    smooth: float = 0.0  # Gaussian sigma (pixels) along each edge line, against pixel noise
+    min_edge_std: float = 2.0  # grey levels; flatter sides are never linked
+    seam_factor: float = 1.5  # implied seams may be at most this x max_distance (0 = no check)
+    block: int = 1024  # rows per distance block (memory ~ block x N x 12 bytes)
+
+
+def _options(opts: dict) -> MosaicOptions:
+    known = {f.name for f in fields(MosaicOptions)}
+    unknown = sorted(set(opts) - known)
+    if unknown:
+        raise TypeError(f"unknown mosaic option(s) {unknown}; known: {sorted(known)}")
+    o = MosaicOptions(**opts)
+    if o.normalise not in ("edge", "tile", "none"):
+        raise ValueError(f"normalise must be 'edge', 'tile' or 'none', got {o.normalise!r}")
+    return o
+
+
+def _standardise(v: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance per row (rows with no variance become zeros)."""
+    v = v - v.mean(axis=1, keepdims=True)
+    std = v.std(axis=1, keepdims=True)
+    return np.divide(v, std, out=np.zeros_like(v), where=std > 1e-6)
+
+
+def _descriptors(x: np.ndarray, orient: str, o: MosaicOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptors (first tile's side, second tile's side) and their validity for one orientation.
+
+    ``x`` is float32 (N, H, W). For "h" the first tile is on the left, for "v" on top.
+    """
+    if orient == "h":
+        lines = [x[:, :, -1], x[:, :, -2], x[:, :, 0], x[:, :, 1]]
+    else:
+        lines = [x[:, -1, :], x[:, -2, :], x[:, 0, :], x[:, 1, :]]
+    if o.smooth > 0:
+        # Along the line only: across the border the pixels must stay as they are.
+        ksize = (2 * int(np.ceil(3 * o.smooth)) + 1, 1)
+        lines = [cv2.GaussianBlur(np.ascontiguousarray(v), ksize, o.smooth) for v in lines]
+    a_out, a_in, b_out, b_in = lines
+    q_parts = [2 * a_out - a_in, a_out]
+    k_parts = [b_out, 2 * b_out - b_in]
+    if o.gradient:
+        q_parts.append(a_out - a_in)
+        k_parts.append(b_in - b_out)
+    if o.normalise == "edge":
+        q_parts = [_standardise(p) for p in q_parts]
+        k_parts = [_standardise(p) for p in k_parts]
+    # Normalise by the number of parts so distances read like one line's RMS-scaled distance.
+    scale = np.float32(1.0 / np.sqrt(len(q_parts)))
+    q = np.ascontiguousarray(np.concatenate(q_parts, axis=1) * scale, dtype=np.float32)
+    k = np.ascontiguousarray(np.concatenate(k_parts, axis=1) * scale, dtype=np.float32)
+    return q, k
+
+
+def _side_valid(images: np.ndarray, orient: str, min_std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which first / second sides vary enough (in raw grey levels) to be matched at all."""
+    if orient == "h":
+        first, second = images[:, :, -1], images[:, :, 0]
+    else:
+        first, second = images[:, -1, :], images[:, 0, :]
+    return (
+        first.astype(np.float32).std(axis=1) >= min_std,
+        second.astype(np.float32).std(axis=1) >= min_std,
+    )
+
+
+@dataclass
+class _Neighbours:
+    """Two nearest neighbours of each first-side (rows) and each second-side (cols) descriptor."""
+
+    row_nn: np.ndarray  # (N,) global index of the nearest second tile, -1 if none
+    row_d1: np.ndarray
+    row_d2: np.ndarray
+    col_nn: np.ndarray  # (N,) global index of the nearest first tile, -1 if none
+    col_d1: np.ndarray
+    col_d2: np.ndarray
+
+
+def _two_smallest(d: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index of the smallest value, the smallest and the second-smallest value along ``axis``."""
+    i1 = np.argmin(d, axis=axis)
+    v1 = np.take_along_axis(d, np.expand_dims(i1, axis), axis).squeeze(axis)
+    # Second smallest: mask the winner temporarily rather than sorting the whole line.
+    if axis == 1:
+        rows = np.arange(d.shape[0])
+        d[rows, i1] = np.inf
+        v2 = d.min(axis=1)
+        d[rows, i1] = v1
+    else:
+        cols = np.arange(d.shape[1])
+        d[i1, cols] = np.inf
+        v2 = d.min(axis=0)
+        d[i1, cols] = v1
+    return i1, v1, v2
+
+
+def _nearest(
+    q: np.ndarray, k: np.ndarray, qv: np.ndarray, kv: np.ndarray, block: int, desc: str
+) -> _Neighbours:
+    """Two nearest neighbours both ways between valid rows of ``q`` and ``k`` (self excluded)."""
+    n = len(q)
+    out = _Neighbours(
+        row_nn=np.full(n, -1, np.int64),
+        row_d1=np.full(n, np.inf, np.float32),
+        row_d2=np.full(n, np.inf, np.float32),
+        col_nn=np.full(n, -1, np.int64),
+        col_d1=np.full(n, np.inf, np.float32),
+        col_d2=np.full(n, np.inf, np.float32),
+    )
+    qi, ki = np.flatnonzero(qv), np.flatnonzero(kv)
+    if len(qi) < 1 or len(ki) < 2:
+        return out
+    qs, ks = q[qi], k[ki]
+    qn = np.einsum("ij,ij->i", qs, qs)
+    kn = np.einsum("ij,ij->i", ks, ks)
+    # Running best two per column, merged block by block.
+    c_nn = np.full(len(ki), -1, np.int64)
+    c_d1 = np.full(len(ki), np.inf, np.float32)
+    c_d2 = np.full(len(ki), np.inf, np.float32)
+    starts = range(0, len(qi), block)
+    for s in tqdm(starts, desc=desc, leave=False, disable=len(starts) < 4):
+        e = min(s + block, len(qi))
+        d = qs[s:e] @ ks.T  # squared distance = |q|^2 + |k|^2 - 2 q.k, built in place
+        d *= -2.0
+        d += kn[None, :]
+        d += qn[s:e, None]
+        np.maximum(d, 0.0, out=d)
+        # A tile is never its own neighbour.
+        pos = np.searchsorted(ki, qi[s:e])
+        hit = (pos < len(ki)) & (ki[np.minimum(pos, len(ki) - 1)] == qi[s:e])
+        d[np.flatnonzero(hit), pos[hit]] = np.inf
+        r1, rv1, rv2 = _two_smallest(d, axis=1)
+        out.row_nn[qi[s:e]] = ki[r1]
+        out.row_d1[qi[s:e]] = rv1
+        out.row_d2[qi[s:e]] = rv2
+        if e - s >= 2:
+            b1, bv1, bv2 = _two_smallest(d, axis=0)
+        else:
+            b1, bv1, bv2 = np.zeros(len(ki), np.int64), d[0], np.full(len(ki), np.inf, np.float32)
+        # Merge the block's best two with the running best two (ties keep the earlier row).
+        better = bv1 < c_d1
+        new_d2 = np.where(better, np.minimum(c_d1, bv2), np.minimum(c_d2, bv1))
+        c_nn = np.where(better, qi[s + b1], c_nn)
+        c_d1 = np.where(better, bv1, c_d1)
+        c_d2 = new_d2
+    out.col_nn[ki] = c_nn
+    out.col_d1[ki] = c_d1
+    out.col_d2[ki] = c_d2
+    for name in ("row_d1", "row_d2", "col_d1", "col_d2"):
+        setattr(out, name, np.sqrt(getattr(out, name)))
+    return out
+
+
+def _links(nb: _Neighbours, o: MosaicOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Accepted links (first, second, confidence) from the two-nearest-neighbour tables."""
+    a = np.flatnonzero(nb.row_nn >= 0)
+    b = nb.row_nn[a]
+    d1 = nb.row_d1[a]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio_a = 1.0 - d1 / nb.row_d2[a]
+        ratio_b = 1.0 - nb.col_d1[b] / nb.col_d2[b]
+    ratio_a = np.nan_to_num(ratio_a, nan=0.0)
+    ratio_b = np.nan_to_num(ratio_b, nan=0.0)
+    ok = (d1 < o.max_distance) & (ratio_a > o.min_ratio) & (ratio_b > o.min_ratio)
+    if o.mutual:
+        ok &= nb.col_nn[b] == a
+    conf = np.minimum(ratio_a, ratio_b)
+    return a[ok], b[ok], conf[ok].astype(np.float64)
+
+
+class _Grid:
+    """Groups of tiles with grid positions; merges two groups only if no cell is claimed twice."""
+
+    def __init__(self, n: int):
+        self.group = np.arange(n)
+        self.pos = np.zeros((n, 2), np.int64)
+        self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
+        self.cells: dict[int, dict[tuple[int, int], int]] = {i: {(0, 0): i} for i in range(n)}
+
+    def try_link(self, a: int, b: int, step: tuple[int, int], seam_ok) -> str:
+        """Place b at a + step. Returns "merged", "consistent", "conflict" or "bad_seam"."""
+        ga, gb = self.group[a], self.group[b]
+        target = (int(self.pos[a, 0] + step[0]), int(self.pos[a, 1] + step[1]))
+        if ga == gb:
+            return "consistent" if tuple(self.pos[b]) == target else "conflict"
+        off = (target[0] - int(self.pos[b, 0]), target[1] - int(self.pos[b, 1]))
+        # Move the smaller group into the larger one's frame.
+        if len(self.members[ga]) >= len(self.members[gb]):
+            keep, move, shift = ga, gb, off
+        else:
+            keep, move, shift = gb, ga, (-off[0], -off[1])
+        big = self.cells[keep]
+        moved = {(r + shift[0], c + shift[1]): t for (r, c), t in self.cells[move].items()}
+        if any(cell in big for cell in moved):
+            return "conflict"
+        # Seams between tiles that touch after the merge but were never linked must match too.
+        seams = []
+        for (r, c), t in moved.items():
+            for (dr, dc), orient in (((0, 1), "h"), ((1, 0), "v")):
+                right = big.get((r + dr, c + dc))
+                if right is not None:
+                    seams.append((orient, t, right))
+                left = big.get((r - dr, c - dc))
+                if left is not None:
+                    seams.append((orient, left, t))
+        seams = [s for s in seams if {s[1], s[2]} != {a, b}]
+        if seams and not seam_ok(seams):
+            return "bad_seam"
+        for cell, t in moved.items():
+            self.group[t] = keep
+            self.pos[t] = cell
+        big.update(moved)
+        self.members[keep].extend(self.members.pop(move))
+        del self.cells[move]
+        return "merged"
+
+
+def assemble(images: np.ndarray, ids: Sequence[str], **opts) -> pd.DataFrame:
+    """Re-assemble tiles into mosaics.
+
+    Returns one row per placed tile (tiles in mosaics of at least two tiles) with columns
+    ``id, mosaic, row, col``; mosaics are numbered 0.. by size (largest first) then smallest id;
+    ``row`` grows downwards, ``col`` to the right, each starting at 0 within a mosaic.
+    Options: see :class:`MosaicOptions`.
+    """
+    o = _options(opts)
+    images = np.asarray(images)
+    ids = np.asarray([str(i) for i in ids])
+    if images.ndim != 3 or len(images) != len(ids):
+        raise ValueError(f"expected {len(ids)} images shaped (N, H, W), got {images.shape}")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("tile ids must be unique")
+    # Work in id order so the result cannot depend on the caller's order.
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    x = images[order].astype(np.float32)
+    if o.normalise == "tile":
+        flat = x.reshape(len(x), -1)
+        std = flat.std(axis=1)
+        x = (x - flat.mean(axis=1)[:, None, None]) / np.where(std > 0, std, 1.0)[:, None, None]
+        x *= 32.0  # keep the edge-flatness threshold in roughly grey-level units
+
+    n = len(ids)
+    all_links = []
+    desc_by_orient = {}
+    for orient, step in DIRECTIONS.items():
+        q, k = _descriptors(x, orient, o)
+        qv, kv = _side_valid(images[order], orient, o.min_edge_std)
+        desc_by_orient[orient] = (q, k, qv, kv)
+        nb = _nearest(q, k, qv, kv, o.block, desc=f"mosaic {orient}")
+        a, b, conf = _links(nb, o)
+        logger.info("%s: %d candidate links", orient, len(a))
+        all_links.append((a, b, conf, np.full(len(a), step[0]), np.full(len(a), step[1])))
+
+    a = np.concatenate([t[0] for t in all_links])
+    b = np.concatenate([t[1] for t in all_links])
+    conf = np.concatenate([t[2] for t in all_links])
+    dr = np.concatenate([t[3] for t in all_links])
+    dc = np.concatenate([t[4] for t in all_links])
+    # Most confident first; ties broken by tile order so the result is deterministic.
+    link_order = np.lexsort((dc, b, a, -conf))
+
+    seam_limit = o.seam_factor * o.max_distance
+
+    def seam_ok(seams: list[tuple[str, int, int]]) -> bool:
+        if seam_limit <= 0:
+            return True
+        for orient, first, second in seams:
+            q, k, qv, kv = desc_by_orient[orient]
+            if not (qv[first] and kv[second]):
+                continue  # flat sides carry no evidence either way
+            diff = q[first] - k[second]
+            if float(np.sqrt(diff @ diff)) >= seam_limit:
+                return False
+        return True
+
+    grid = _Grid(n)
+    outcome: dict[str, int] = {}
+    for i in link_order:
+        res = grid.try_link(int(a[i]), int(b[i]), (int(dr[i]), int(dc[i])), seam_ok)
+        outcome[res] = outcome.get(res, 0) + 1
+    logger.info("links: %s", outcome)
+    return _layout_table(ids, grid)
+
+
+def _layout_table(ids: np.ndarray, grid: _Grid) -> pd.DataFrame:
+    groups = [m for m in grid.members.values() if len(m) >= 2]
+    # Canonical numbering: largest first, then by smallest id (ids are sorted, so min index).
+    groups.sort(key=lambda m: (-len(m), min(m)))
+    rows = []
+    for number, members in enumerate(groups):
+        m = np.asarray(sorted(members))
+        p = grid.pos[m]
+        p = p - p.min(axis=0)
+        rows.append(
+            pd.DataFrame({"id": ids[m], "mosaic": number, "row": p[:, 0], "col": p[:, 1]})
+        )
+    if not rows:
+        return pd.DataFrame(
+            {
+                "id": pd.Series(dtype=str),
+                "mosaic": pd.Series(dtype=np.int64),
+                "row": pd.Series(dtype=np.int64),
+                "col": pd.Series(dtype=np.int64),
+            }
+        )
+    out = pd.concat(rows, ignore_index=True)
+    return out.astype({"mosaic": np.int64, "row": np.int64, "col": np.int64})
+
+
+def summarize(layout: pd.DataFrame) -> dict:
+    """Counts a person checks first: mosaics, tiles placed, largest mosaic."""
+    sizes = layout.groupby("mosaic").size() if len(layout) else pd.Series(dtype=np.int64)
+    return {
+        "mosaics": int(len(sizes)),
+        "tiles_placed": int(len(layout)),
+        "largest_mosaic": int(sizes.max()) if len(sizes) else 0,
+        "median_mosaic": float(sizes.median()) if len(sizes) else 0.0,
+    }

@@ -1,0 +1,222 @@
+"""Ensembling: fold averages, OOF assembly, blends, threshold search, the stage file wrapper."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from saltseg import metric
+from saltseg.ensemble import (
+    BLEND_ROW,
+    TABLE_COLUMNS,
+    assemble_oof,
+    best_threshold,
+    blend,
+    blend_files,
+    blend_oof_files,
+    ensemble_stage,
+    fold_average,
+    read_oof_threshold,
+    threshold_scores,
+)
+from saltseg.errors import SaltsegError
+from saltseg.probs import load_probs, save_probs
+
+H = 4  # tiny maps keep the arithmetic readable
+
+
+def const_maps(values) -> np.ndarray:
+    return np.stack([np.full((H, H), v, dtype=np.float32) for v in values])
+
+
+def test_fold_average_aligns_ids_to_the_first() -> None:
+    ids = np.array(["a", "b", "c"])
+    first = (ids, const_maps([0.2, 0.4, 0.6]))
+    second = (ids[::-1], const_maps([1.0, 0.8, 0.0]))  # c, b, a
+    out_ids, out = fold_average([first, second])
+    assert out_ids.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(out[:, 0, 0], [0.1, 0.6, 0.8], atol=1e-6)
+
+
+def test_fold_average_rejects_different_id_sets() -> None:
+    a = (np.array(["a", "b"]), const_maps([0, 0]))
+    b = (np.array(["a", "x"]), const_maps([0, 0]))
+    with pytest.raises(SaltsegError, match="fold 1: 1 id"):
+        fold_average([a, b])
+
+
+def test_assemble_oof_takes_each_id_from_its_own_fold() -> None:
+    folds = pd.DataFrame({"id": ["a", "b", "c", "d", "e"], "fold": [1, 0, -1, 1, 0]})
+    all_ids = np.array(["a", "b", "c", "d", "e"])
+    # Fold k's model predicts value 10*k + position for every id, so the source is visible.
+    preds = [(all_ids, const_maps([10 * k + i for i in range(5)]) / 100) for k in range(2)]
+    ids, oof = assemble_oof(preds, folds)
+    assert ids.tolist() == ["a", "b", "d", "e"]  # folds order, fold -1 left out
+    np.testing.assert_allclose(oof[:, 0, 0] * 100, [10, 1, 13, 4], atol=1e-4)
+
+
+def test_assemble_oof_needs_validation_ids_and_all_folds() -> None:
+    folds = pd.DataFrame({"id": ["a", "b"], "fold": [0, 1]})
+    only_a = (np.array(["a"]), const_maps([0.5]))
+    with pytest.raises(SaltsegError, match="fold 1"):
+        assemble_oof([only_a, only_a], folds)
+    with pytest.raises(SaltsegError, match="1 fold input"):
+        assemble_oof([only_a], folds)
+
+
+def test_blend_normalises_weights() -> None:
+    ids = np.array(["a", "b"])
+    _, out = blend([(ids, const_maps([0.0, 1.0])), (ids, const_maps([1.0, 0.0]))], [3, 1])
+    np.testing.assert_allclose(out[:, 0, 0], [0.25, 0.75], atol=1e-6)
+    with pytest.raises(SaltsegError, match="weights"):
+        blend([(ids, const_maps([0.0, 1.0]))], [0.0])
+    with pytest.raises(SaltsegError, match="weights"):
+        blend([(ids, const_maps([0.0, 1.0])), (ids, const_maps([0.0, 1.0]))], [1.0, -1.0])
+
+
+def planted_problem(best: float, n: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Truth squares whose probabilities sit just above ``best``; background just below it.
+
+    Every threshold below ``best - 0.005`` adds the background ring, every one above
+    ``best + 0.005`` loses the square: ``best`` scores 1.0 and every other grid value less.
+    """
+    truth = np.zeros((n, 20, 20), dtype=bool)
+    probs = np.zeros((n, 20, 20), dtype=np.float32)
+    for i in range(n):
+        if i % 3 == 0:
+            continue  # empty images: no pixel above `best`
+        truth[i, 5:15, 5:15] = True
+        probs[i, 3:17, 3:17] = best - 0.004  # the ring around the square
+        probs[i, 5:15, 5:15] = best + 0.004
+    return truth, probs
+
+
+def test_best_threshold_finds_the_planted_value() -> None:
+    truth, probs = planted_problem(0.62)
+    t, s = best_threshold(truth, probs)
+    assert t == pytest.approx(0.62) and s == pytest.approx(1.0)
+    grid = np.round(np.arange(0.30, 0.705, 0.01), 2)
+    scores = threshold_scores(truth, probs, grid)
+    assert scores[np.isclose(grid, 0.62)] == pytest.approx(1.0)
+    assert (scores[~np.isclose(grid, 0.62)] < 1.0).all()
+    assert scores[0] == pytest.approx(metric.score(truth, probs > 0.30))
+
+
+# ---------------------------------------------------------------- file wrappers
+
+
+@pytest.fixture
+def stage_files(tmp_path):
+    """A tile set of 12 train (1 blank) + 4 test tiles, 3 folds, two models' fold files."""
+    from saltseg.data import TileSet, save_tileset
+
+    rng = np.random.default_rng(0)
+    n_train, n_test = 12, 4
+    truth = np.zeros((n_train, 101, 101), dtype=bool)
+    for i in range(1, n_train, 2):
+        truth[i, 20:70, 10:90] = True
+    train_ids = [f"tr{i:02d}" for i in range(n_train)]
+    test_ids = [f"te{i:02d}" for i in range(n_test)]
+    table = pd.DataFrame(
+        {
+            "id": train_ids + test_ids,
+            "split": ["train"] * n_train + ["test"] * n_test,
+            "z": np.arange(n_train + n_test, dtype=float),
+            "coverage": np.r_[truth.mean(axis=(1, 2)), np.full(n_test, np.nan)],
+            "blank": [True] + [False] * (n_train + n_test - 1),
+        }
+    )
+    images = rng.integers(0, 256, (n_train + n_test, 101, 101), dtype=np.uint8)
+    masks = np.concatenate([truth, np.zeros((n_test, 101, 101), bool)])
+    save_tileset(TileSet(table, images, masks), tmp_path / "tiles")
+    fold = np.r_[-1, np.arange(n_train - 1) % 3]
+    pd.DataFrame({"id": train_ids, "fold": fold}).to_parquet(tmp_path / "folds.parquet")
+
+    models = {}
+    for m, (name, quality) in enumerate([("good", 0.9), ("weak", 0.6)]):
+        spec = {"weight": [3.0, 1.0][m], "oof": [], "test": []}
+        for k in range(3):
+            val = np.flatnonzero(fold == k)
+            p = np.where(truth[val], quality, 1 - quality).astype(np.float32)
+            path = tmp_path / f"{name}_oof{k}.npz"
+            save_probs(path, [train_ids[i] for i in val], p)
+            spec["oof"].append(path)
+            tp = np.full((n_test, 101, 101), 0.1 * (k + 1) + 0.05 * m, dtype=np.float32)
+            path = tmp_path / f"{name}_test{k}.npz"
+            order = rng.permutation(n_test)  # files need not share an id order
+            save_probs(path, [test_ids[i] for i in order], tp[order])
+            spec["test"].append(path)
+        models[name] = spec
+    return tmp_path, models, truth, train_ids, test_ids
+
+
+def test_ensemble_stage_writes_blends_and_table(stage_files) -> None:
+    root, models, truth, train_ids, test_ids = stage_files
+    table = ensemble_stage(
+        models,
+        root / "folds.parquet",
+        root / "tiles",
+        root / "out" / "oof.npz",
+        root / "out" / "test.npz",
+        root / "out" / "table.csv",
+        out_model_dir=root / "out" / "models",
+    )
+    oof_ids, oof = load_probs(root / "out" / "oof.npz")
+    assert oof_ids.tolist() == train_ids[1:]  # the blank tile (fold -1) is left out
+    expected = np.where(truth[1:], 0.75 * 0.9 + 0.25 * 0.6, 0.75 * 0.1 + 0.25 * 0.4)
+    np.testing.assert_allclose(oof, expected, atol=1 / 255)
+
+    ids, test = load_probs(root / "out" / "test.npz")
+    assert ids.tolist() == test_ids
+    # fold means 0.2 (good) and 0.25 (weak), blended 3:1
+    np.testing.assert_allclose(test, 0.75 * 0.2 + 0.25 * 0.25, atol=1 / 255)
+    _, good_test = load_probs(root / "out" / "models" / "good.test.npz")
+    np.testing.assert_allclose(good_test, 0.2, atol=1 / 255)
+
+    on_disk = pd.read_csv(root / "out" / "table.csv")
+    assert list(on_disk.columns) == TABLE_COLUMNS
+    assert on_disk["model"].tolist() == ["good", "weak", BLEND_ROW]
+    np.testing.assert_allclose(on_disk["weight"], [0.75, 0.25, 1.0])
+    assert (on_disk["images"] == 11).all()
+    assert table["oof_score"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    # the blend is 0.75 on salt and 0.175 elsewhere: every grid threshold scores 1; lowest wins
+    assert read_oof_threshold(root / "out" / "table.csv") == pytest.approx(0.30)
+
+
+def test_ensemble_stage_rejects_wrong_number_of_oof_files(stage_files) -> None:
+    root, models, *_ = stage_files
+    models["good"]["oof"] = models["good"]["oof"][:2]
+    with pytest.raises(SaltsegError, match="3 folds but model 'good' has 2 OOF files"):
+        ensemble_stage(
+            models, root / "folds.parquet", root / "tiles", root / "o.npz", root / "t.npz", root / "x.csv"
+        )
+    assert not (root / "o.npz").exists()
+
+
+def test_blend_files_and_oof_blend(stage_files) -> None:
+    root, models, truth, train_ids, test_ids = stage_files
+    out = root / "out"
+    ensemble_stage(
+        models, root / "folds.parquet", root / "tiles", out / "oof.npz", out / "test.npz",
+        out / "table.csv", out_model_dir=out,
+    )  # fmt: skip
+    ids, probs = blend_files([(out / "good.test.npz", 1.0), (out / "weak.test.npz", 3.0)], out / "b.npz")
+    np.testing.assert_allclose(load_probs(out / "b.npz")[1], 0.25 * 0.2 + 0.75 * 0.25, atol=1 / 255)
+    assert ids.tolist() == test_ids
+
+    table = blend_oof_files(
+        {"s2": (out / "good.oof.npz", 1.0), "s3": (out / "weak.oof.npz", 1.0)},
+        root / "tiles",
+        out / "final_oof.npz",
+        out / "final_table.csv",
+    )
+    assert table["model"].tolist() == ["s2", "s3", BLEND_ROW]
+    _, blended = load_probs(out / "final_oof.npz")
+    np.testing.assert_allclose(blended, np.where(truth[1:], 0.75, 0.25), atol=1 / 255)
+
+
+def test_read_oof_threshold_errors(tmp_path) -> None:
+    pd.DataFrame({"model": ["a"], "best_threshold": [0.4]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(SaltsegError, match="no 'blend' row"):
+        read_oof_threshold(tmp_path / "t.csv")

@@ -1,0 +1,58 @@
+# Data: the synthetic default, the cached arrays and table, the folds and the tile mosaics.
+
+
+rule synth:
+    output:
+        data=directory("results/synth"),
+    params:
+        synthetic=config["data"]["synthetic"],
+    log:
+        "results/logs/synth.log",
+    script:
+        "../scripts/synth.py"
+
+
+rule prepare_data:
+    input:
+        source=data_source,
+    output:
+        images="results/data/images.npy",
+        masks="results/data/masks.npy",
+        table="results/data/tiles.parquet",
+    params:
+        source=lambda w: "results/synth" if SYNTHETIC else config["data"]["source"],
+        hint=KAGGLE_HINT,
+    log:
+        "results/logs/prepare_data.log",
+    script:
+        "../scripts/prepare_data.py"
+
+
+rule make_folds:
+    input:
+        table=rules.prepare_data.output.table,
+    output:
+        folds="results/folds.parquet",
+    params:
+        folds=config["folds"],
+    log:
+        "results/logs/make_folds.log",
+    script:
+        "../scripts/make_folds.py"
+
+
+rule build_mosaic:
+    input:
+        images=rules.prepare_data.output.images,
+        table=rules.prepare_data.output.table,
+    output:
+        layout="results/mosaic/layout.parquet",
+        summary="results/mosaic/summary.json",
+    params:
+        mosaic=config["mosaic"],
+    log:
+        "results/logs/build_mosaic.log",
+    benchmark:
+        "results/benchmarks/build_mosaic.tsv"
+    script:
+        "../scripts/build_mosaic.py"

@@ -1,0 +1,33 @@
+# Post-processing (threshold, small components, blank tiles, mosaic rules) and the submission.
+
+
+rule postprocess:
+    input:
+        unpack(postprocess_inputs),
+        probs=rules.blend_final.output.test,
+        scores=rules.blend_final.output.scores,
+        data=rules.prepare_data.output.table,
+    output:
+        masks="results/postprocess/masks.npz",
+        stats="results/postprocess/stats.json",
+        ablation="results/postprocess/ablation.csv",
+    params:
+        postprocess=config["postprocess"],
+    log:
+        "results/logs/postprocess.log",
+    script:
+        "../scripts/postprocess.py"
+
+
+rule submission:
+    input:
+        unpack(truth_input),
+        masks=rules.postprocess.output.masks,
+        data=rules.prepare_data.output.table,
+    output:
+        csv="results/submission.csv",
+        score="results/test_score.txt",
+    log:
+        "results/logs/submission.log",
+    script:
+        "../scripts/submission.py"

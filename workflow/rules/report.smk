@@ -1,0 +1,15 @@
+# The report: what each stage reached, pseudo-label counts, test score and wall time per rule.
+
+
+rule report:
+    input:
+        unpack(report_inputs),
+        submission=rules.submission.output.csv,
+        score=rules.submission.output.score,
+    output:
+        markdown="results/report.md",
+        figure="results/report/stages.png",
+    log:
+        "results/logs/report.log",
+    script:
+        "../scripts/report.py"
