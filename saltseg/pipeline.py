@@ -29,3 +29,36 @@ def prepare_data(source: str | os.PathLike, out_dir: str | os.PathLike, hint: st
 def write_json(path: str | os.PathLike, obj: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
+
+
+def make_submission(
+    masks_path: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    csv_path: str | os.PathLike,
+    score_path: str | os.PathLike,
+    truth_dir: str | os.PathLike | None = None,
+) -> dict:
+    """Write the submission for every test id; score it when the test truth is known."""
+    from saltseg.masks_io import load_masks
+    from saltseg.probs import align
+    from saltseg.submission import score_files, write_submission
+
+    table = data.load_tileset(data_dir).table
+    test_ids = table.loc[table["split"] == "test", "id"].tolist()
+    if not test_ids:
+        raise SaltsegError(f"{data_dir}: no test tiles, so nothing to submit")
+    ids, masks = load_masks(masks_path)
+    write_submission(test_ids, align(ids, masks, test_ids), csv_path, expected_ids=test_ids)
+    if truth_dir is not None:
+        result = score_files(csv_path, Path(truth_dir) / "truth" / "test.csv")
+        text = "\n".join(
+            [f"test score: {result['score']:.4f} on {result['images']} images"]
+            + [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in result.items()]
+        )
+    else:
+        result = {"score": None, "images": len(test_ids)}
+        text = f"test truth unknown: submit {csv_path} to Kaggle to score its {len(test_ids)} images"
+    with atomic_path(score_path) as tmp:
+        tmp.write_text(text + "\n")
+    logger.info("%s", text.splitlines()[0])
+    return result

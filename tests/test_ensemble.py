@@ -142,7 +142,9 @@ def stage_files(tmp_path):
             path = tmp_path / f"{name}_oof{k}.npz"
             save_probs(path, [train_ids[i] for i in val], p)
             spec["oof"].append(path)
-            tp = np.full((n_test, 101, 101), 0.1 * (k + 1) + 0.05 * m, dtype=np.float32)
+            # value 0.1 (k + 1) + 0.05 m + 0.01 j for test tile j: any misalignment shows
+            tp = np.zeros((n_test, 101, 101), dtype=np.float32)
+            tp += (0.1 * (k + 1) + 0.05 * m + 0.01 * np.arange(n_test))[:, None, None]
             path = tmp_path / f"{name}_test{k}.npz"
             order = rng.permutation(n_test)  # files need not share an id order
             save_probs(path, [test_ids[i] for i in order], tp[order])
@@ -168,11 +170,13 @@ def test_ensemble_stage_writes_blends_and_table(stage_files) -> None:
     np.testing.assert_allclose(oof, expected, atol=1 / 255)
 
     ids, test = load_probs(root / "out" / "test.npz")
-    assert ids.tolist() == test_ids
-    # fold means 0.2 (good) and 0.25 (weak), blended 3:1
-    np.testing.assert_allclose(test, 0.75 * 0.2 + 0.25 * 0.25, atol=1 / 255)
-    _, good_test = load_probs(root / "out" / "models" / "good.test.npz")
-    np.testing.assert_allclose(good_test, 0.2, atol=1 / 255)
+    assert sorted(ids.tolist()) == test_ids  # in the order of the first fold's file
+    j = np.array([test_ids.index(i) for i in ids])[:, None, None]
+    # fold means 0.2 (good) and 0.25 (weak) plus 0.01 j, blended 3:1
+    np.testing.assert_allclose(test, 0.75 * 0.2 + 0.25 * 0.25 + 0.01 * j, atol=1 / 255)
+    good_ids, good_test = load_probs(root / "out" / "models" / "good.test.npz")
+    j = np.array([test_ids.index(i) for i in good_ids])[:, None, None]
+    np.testing.assert_allclose(good_test, 0.2 + 0.01 * j, atol=1 / 255)
 
     on_disk = pd.read_csv(root / "out" / "table.csv")
     assert list(on_disk.columns) == TABLE_COLUMNS
@@ -202,8 +206,10 @@ def test_blend_files_and_oof_blend(stage_files) -> None:
         out / "table.csv", out_model_dir=out,
     )  # fmt: skip
     ids, probs = blend_files([(out / "good.test.npz", 1.0), (out / "weak.test.npz", 3.0)], out / "b.npz")
-    np.testing.assert_allclose(load_probs(out / "b.npz")[1], 0.25 * 0.2 + 0.75 * 0.25, atol=1 / 255)
-    assert ids.tolist() == test_ids
+    assert ids.tolist() == load_probs(out / "good.test.npz")[0].tolist()
+    j = np.array([test_ids.index(i) for i in ids])[:, None, None]
+    expected = 0.25 * 0.2 + 0.75 * 0.25 + 0.01 * j
+    np.testing.assert_allclose(load_probs(out / "b.npz")[1], expected, atol=1 / 255)
 
     table = blend_oof_files(
         {"s2": (out / "good.oof.npz", 1.0), "s3": (out / "weak.oof.npz", 1.0)},
