@@ -10,7 +10,8 @@ Per stage:
 Score table CSV columns: ``model, weight, images, oof_score, best_threshold, best_score``; one row
 per model (weight normalised) and a last row ``model == "blend"`` (weight 1.0), whose
 ``best_threshold`` is the "oof" threshold of post-processing (:func:`read_oof_threshold`).
-Large maps are streamed: at most one input file is held beside the running sum.
+Test maps are streamed: one input file is loaded at a time beside the running sums.
+``tiles_dir`` is the prepared tile-set folder (saltseg.data.save_tileset) or its tiles.parquet.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pandas as pd
 from saltseg import metric
 from saltseg.atomic import atomic_path
 from saltseg.errors import SaltsegError
-from saltseg.folds import read_folds
+from saltseg.folds import read_folds, tileset_dir
 from saltseg.probs import dequantize, load_probs, quantize, save_probs
 
 logger = logging.getLogger(__name__)
@@ -154,10 +155,14 @@ def threshold_scores(
 def best_threshold(
     truth: np.ndarray, probs: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
 ) -> tuple[float, float]:
-    """(threshold, score) maximising the metric; the lowest such threshold on a tie."""
+    """(threshold, score) maximising the metric; on a tie the one closest to 0.5 (then lowest).
+
+    Preferring 0.5 keeps a flat optimum from drifting to the edge of the grid.
+    """
     thresholds = np.asarray(thresholds, dtype=np.float64)
     scores = threshold_scores(truth, probs, thresholds)
-    i = int(np.argmax(scores))
+    best = np.flatnonzero(scores == scores.max())
+    i = int(best[np.lexsort((thresholds[best], np.abs(thresholds[best] - 0.5)))[0]])
     return float(thresholds[i]), float(scores[i])
 
 
@@ -220,10 +225,10 @@ def _saved(probs: np.ndarray) -> np.ndarray:
 
 
 def train_truth(tiles_dir: str | os.PathLike, ids: np.ndarray) -> np.ndarray:
-    """Train masks of ``ids`` (bool (N, 101, 101)) from a tile set saved by saltseg.data."""
+    """Train masks of ``ids`` (bool (N, 101, 101)) from a tile set (folder or its tiles.parquet)."""
     from saltseg.data import load_tileset
 
-    ts = load_tileset(tiles_dir)
+    ts = load_tileset(tileset_dir(tiles_dir))
     train = (ts.table["split"] == "train").to_numpy()
     index = {v: i for i, v in enumerate(ts.table["id"].astype(str).tolist()) if train[i]}
     missing = [i for i in ids.tolist() if i not in index]
@@ -343,3 +348,38 @@ def blend_oof_files(
     _write_table(table, out_table)
     logger.info("blend scores:\n%s", table.to_string(index=False))
     return table
+
+
+def average_folds_files(
+    oof_paths: Sequence[str | os.PathLike],
+    test_paths: Sequence[str | os.PathLike],
+    folds_parquet: str | os.PathLike,
+    out_oof: str | os.PathLike,
+    out_test: str | os.PathLike,
+) -> None:
+    """One model's OOF maps (fold k's ids from fold k's file) and fold-averaged test maps."""
+    folds = read_folds(folds_parquet)
+    ids, oof = _assemble((_load(p) for p in oof_paths), folds)
+    save_probs(out_oof, ids, oof)
+    n = len(test_paths)
+    test_ids, test = _weighted_mean((_load(p) for p in test_paths), [1.0 / n] * n)
+    save_probs(out_test, test_ids, test)
+
+
+def blend_named_files(
+    weights: Mapping[str, float],
+    oof_paths: Sequence[str | os.PathLike],
+    test_paths: Sequence[str | os.PathLike],
+    tiles_dir: str | os.PathLike,
+    out_oof: str | os.PathLike,
+    out_test: str | os.PathLike,
+    out_table: str | os.PathLike,
+) -> pd.DataFrame:
+    """Blend named predictions (OOF and test files given in the order of ``weights``) and score
+    the OOF blend: a stage's models, or the final cross-stage blend."""
+    names = list(weights)
+    if not (len(names) == len(oof_paths) == len(test_paths)):
+        raise SaltsegError(f"{out_table}: {len(names)} weights for {len(test_paths)} inputs")
+    blend_files([(p, weights[n]) for n, p in zip(names, test_paths, strict=True)], out_test)
+    inputs = {n: (p, weights[n]) for n, p in zip(names, oof_paths, strict=True)}
+    return blend_oof_files(inputs, tiles_dir, out_oof, out_table)

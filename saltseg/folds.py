@@ -111,11 +111,15 @@ def assign_folds(
     return pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "fold": folds})
 
 
+def tileset_dir(path: str | os.PathLike) -> Path:
+    """The tile-set folder, given the folder or its ``tiles.parquet`` (what workflow rules pass)."""
+    path = Path(path)
+    return path.parent if path.suffix == ".parquet" else path
+
+
 def read_tile_table(path: str | os.PathLike) -> pd.DataFrame:
     """The TileSet table from ``tiles.parquet`` (or from a tile-set folder containing it)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "tiles.parquet"
+    path = tileset_dir(path) / "tiles.parquet"
     try:
         table = pd.read_parquet(path)
     except (OSError, ValueError) as exc:

@@ -48,8 +48,8 @@ class MosaicOptions:
     min_ratio: float = 0.25  # ratio test 1 - d1/d2 must exceed this in both directions
     mutual: bool = True  # require mutual nearest neighbours
     normalise: str = "edge"  # "edge": standardise each line; "tile": whole tile; "none"
-    gradient: bool = True  # add the across-border gradient as a descriptor part
-    smooth: float = 0.0  # Gaussian sigma (pixels) along each edge line, against pixel noise
+    gradient: bool = False  # add the across-border gradient as a descriptor part
+    smooth: float = 1.0  # Gaussian sigma (pixels) along each edge line, against pixel noise
     min_edge_std: float = 2.0  # grey levels; flatter sides are never linked
     seam_factor: float = 1.5  # implied seams may be at most this x max_distance (0 = no check)
     block: int = 1024  # rows per distance block (memory ~ block x N x 12 bytes)
@@ -61,8 +61,8 @@ def _options(opts: dict) -> MosaicOptions:
     if unknown:
         raise TypeError(f"unknown mosaic option(s) {unknown}; known: {sorted(known)}")
     o = MosaicOptions(**opts)
-    if o.normalise not in ("edge", "tile", "none"):
-        raise ValueError(f"normalise must be 'edge', 'tile' or 'none', got {o.normalise!r}")
+    if o.normalise not in ("edge", "none"):
+        raise ValueError(f"normalise must be 'edge' or 'none', got {o.normalise!r}")
     return o
 
 
@@ -73,19 +73,25 @@ def _standardise(v: np.ndarray) -> np.ndarray:
     return np.divide(v, std, out=np.zeros_like(v), where=std > 1e-6)
 
 
-def _descriptors(x: np.ndarray, orient: str, o: MosaicOptions) -> tuple[np.ndarray, np.ndarray]:
-    """Descriptors (first tile's side, second tile's side) and their validity for one orientation.
+def _edge_lines(images: np.ndarray, order: np.ndarray, orient: str) -> list[np.ndarray]:
+    """Outer and next line of the first tile's and the second tile's side, float32 (N, L) each.
 
-    ``x`` is float32 (N, H, W). For "h" the first tile is on the left, for "v" on top.
+    For "h" the first tile is on the left, for "v" on top. Only these lines are copied, never
+    whole tiles, to keep memory small.
     """
     if orient == "h":
-        lines = [x[:, :, -1], x[:, :, -2], x[:, :, 0], x[:, :, 1]]
+        picks = [np.s_[:, :, -1], np.s_[:, :, -2], np.s_[:, :, 0], np.s_[:, :, 1]]
     else:
-        lines = [x[:, -1, :], x[:, -2, :], x[:, 0, :], x[:, 1, :]]
+        picks = [np.s_[:, -1, :], np.s_[:, -2, :], np.s_[:, 0, :], np.s_[:, 1, :]]
+    return [np.ascontiguousarray(images[p][order], dtype=np.float32) for p in picks]
+
+
+def _descriptors(lines: list[np.ndarray], o: MosaicOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptors of the first tile's side (q) and the second tile's side (k), float32 (N, D)."""
     if o.smooth > 0:
         # Along the line only: across the border the pixels must stay as they are.
         ksize = (2 * int(np.ceil(3 * o.smooth)) + 1, 1)
-        lines = [cv2.GaussianBlur(np.ascontiguousarray(v), ksize, o.smooth) for v in lines]
+        lines = [cv2.GaussianBlur(v, ksize, o.smooth) for v in lines]
     a_out, a_in, b_out, b_in = lines
     q_parts = [2 * a_out - a_in, a_out]
     k_parts = [b_out, 2 * b_out - b_in]
@@ -100,18 +106,6 @@ def _descriptors(x: np.ndarray, orient: str, o: MosaicOptions) -> tuple[np.ndarr
     q = np.ascontiguousarray(np.concatenate(q_parts, axis=1) * scale, dtype=np.float32)
     k = np.ascontiguousarray(np.concatenate(k_parts, axis=1) * scale, dtype=np.float32)
     return q, k
-
-
-def _side_valid(images: np.ndarray, orient: str, min_std: float) -> tuple[np.ndarray, np.ndarray]:
-    """Which first / second sides vary enough (in raw grey levels) to be matched at all."""
-    if orient == "h":
-        first, second = images[:, :, -1], images[:, :, 0]
-    else:
-        first, second = images[:, -1, :], images[:, 0, :]
-    return (
-        first.astype(np.float32).std(axis=1) >= min_std,
-        second.astype(np.float32).std(axis=1) >= min_std,
-    )
 
 
 @dataclass
@@ -283,19 +277,17 @@ def assemble(images: np.ndarray, ids: Sequence[str], **opts) -> pd.DataFrame:
     # Work in id order so the result cannot depend on the caller's order.
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
-    x = images[order].astype(np.float32)
-    if o.normalise == "tile":
-        flat = x.reshape(len(x), -1)
-        std = flat.std(axis=1)
-        x = (x - flat.mean(axis=1)[:, None, None]) / np.where(std > 0, std, 1.0)[:, None, None]
-        x *= 32.0  # keep the edge-flatness threshold in roughly grey-level units
 
     n = len(ids)
     all_links = []
     desc_by_orient = {}
     for orient, step in DIRECTIONS.items():
-        q, k = _descriptors(x, orient, o)
-        qv, kv = _side_valid(images[order], orient, o.min_edge_std)
+        lines = _edge_lines(images, order, orient)
+        # Sides whose raw grey values hardly vary carry no evidence (blank tiles included).
+        qv = lines[0].std(axis=1) >= o.min_edge_std
+        kv = lines[2].std(axis=1) >= o.min_edge_std
+        q, k = _descriptors(lines, o)
+        del lines
         desc_by_orient[orient] = (q, k, qv, kv)
         nb = _nearest(q, k, qv, kv, o.block, desc=f"mosaic {orient}")
         a, b, conf = _links(nb, o)

@@ -13,6 +13,7 @@ Outputs of :func:`postprocess_files`: the masks as a saltseg.masks_io mask set, 
 tiles whose mask differs from the previous step's, the threshold step compares with all-empty
 masks) and, when test truth is known, an ablation CSV
 (``variant, threshold, score, delta, nonempty``; delta = score - score of "full").
+``tiles_dir`` is the prepared tile-set folder (saltseg.data.save_tileset) or its tiles.parquet.
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ def postprocess(
     record("all_salt_empty", cfg.all_salt_empty, before, masks)
 
     stats = pd.DataFrame(rows, columns=STATS_COLUMNS)
-    logger.info("post-processing:\n%s", stats.to_string(index=False))
+    logger.debug("post-processing:\n%s", stats.to_string(index=False))  # ablation runs it often
     return masks, stats
 
 
@@ -326,15 +327,16 @@ def postprocess_files(
 
     ``ensemble_table`` is needed only for ``threshold: oof``; ``mosaic_layout`` only for mosaic
     rules (with ``truth_csv`` it also lets the ablation try them when disabled).
-    ``truth_csv`` (``id,rle_mask`` for every test id) and ``out_ablation`` go together.
+    With ``truth_csv`` (``id,rle_mask`` for every test id) the ablation table measures each
+    rule; without it ``out_ablation`` (when given) gets the table's header only.
     """
     from saltseg.ensemble import read_oof_threshold
     from saltseg.pseudo import blank_of_test_ids
 
     if not isinstance(cfg, PostprocessConfig):
         cfg = PostprocessConfig.from_dict(cfg)
-    if (truth_csv is None) != (out_ablation is None):
-        raise SaltsegError("postprocess: truth_csv and out_ablation must be given together")
+    if truth_csv is not None and out_ablation is None:
+        raise SaltsegError("postprocess: truth_csv needs out_ablation for the ablation table")
     if cfg.threshold == "oof":
         if ensemble_table is None:
             raise SaltsegError("postprocess: threshold 'oof' needs the ensemble score table")
@@ -349,8 +351,9 @@ def postprocess_files(
     mosaic = None
     if mosaic_layout is not None and (cfg.mosaic.enabled or truth_csv is not None):
         from saltseg.data import load_tileset
+        from saltseg.folds import tileset_dir
 
-        ts = load_tileset(tiles_dir).split("train")
+        ts = load_tileset(tileset_dir(tiles_dir)).split("train")
         mosaic = {
             "layout": read_layout(mosaic_layout),
             "train_ids": ts.table["id"].astype(str).to_numpy(),
@@ -359,11 +362,14 @@ def postprocess_files(
     truth = _read_truth(truth_csv, ids) if truth_csv is not None else None
 
     masks, stats = postprocess(probs, ids, blank, cfg, mosaic=mosaic)
+    logger.info("post-processing:\n%s", stats.to_string(index=False))
     table = ablation(probs, ids, blank, truth, cfg, mosaic) if truth is not None else None
     save_masks(out_masks, ids, masks)
     with atomic_path(out_stats) as tmp:
         stats.to_csv(tmp, index=False)
-    if table is not None:
+    if out_ablation is not None:
+        if table is None:  # no test truth: keep the declared output, with nothing measured
+            table = pd.DataFrame(columns=ABLATION_COLUMNS)
         with atomic_path(out_ablation) as tmp:
             table.to_csv(tmp, index=False, float_format="%.6f")
     return stats

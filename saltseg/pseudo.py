@@ -7,6 +7,7 @@ image with ``include_all``, as stage 3 does), at most ``max_images`` of them, mo
 Outputs: the labels as a mask set (saltseg.masks_io: ``.npz`` with ``ids``, ``shape``, bit-packed
 ``packed``; kept ids in test-prediction order) and a counts JSON with keys ``total, blank,
 confident, kept, mean_confidence, empty_fraction`` plus the parameters used.
+``tiles_dir`` is the prepared tile-set folder (saltseg.data.save_tileset) or its tiles.parquet.
 """
 
 from __future__ import annotations

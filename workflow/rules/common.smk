@@ -145,6 +145,7 @@ def report_inputs(wildcards):
     }
     if mosaic_enabled():
         inputs["mosaic"] = rules.build_mosaic.output.summary
+        inputs["mosaic_png"] = rules.plot_mosaics.output.png
     return inputs
 
 

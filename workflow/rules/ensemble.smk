@@ -5,6 +5,7 @@ rule average_folds:
     input:
         oof=lambda w: fold_predictions(w.stage, w.model, "oof"),
         test=lambda w: fold_predictions(w.stage, w.model, "test"),
+        folds=rules.make_folds.output.folds,
     output:
         oof="results/{stage}/{model}/oof.npz",
         test="results/{stage}/{model}/test.npz",

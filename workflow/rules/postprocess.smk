@@ -9,7 +9,7 @@ rule postprocess:
         data=rules.prepare_data.output.table,
     output:
         masks="results/postprocess/masks.npz",
-        stats="results/postprocess/stats.json",
+        stats="results/postprocess/stats.csv",
         ablation="results/postprocess/ablation.csv",
     params:
         postprocess=config["postprocess"],
@@ -31,3 +31,16 @@ rule submission:
         "results/logs/submission.log",
     script:
         "../scripts/submission.py"
+
+
+rule plot_mosaics:
+    input:
+        layout=rules.build_mosaic.output.layout,
+        masks=rules.postprocess.output.masks,
+        data=rules.prepare_data.output.table,
+    output:
+        png="results/report/mosaics.png",
+    log:
+        "results/logs/plot_mosaics.log",
+    script:
+        "../scripts/plot_mosaics.py"

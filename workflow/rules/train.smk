@@ -48,7 +48,7 @@ rule train_fold:
     params:
         spec=model_spec,
         mode=stage_mode,
-        append=lambda w: stage_config(w.stage).get("append_pseudo", {}),
+        append_pseudo=lambda w: stage_config(w.stage).get("append_pseudo", {}),
         device=runtime("device"),
     threads: runtime("threads")
     resources:

@@ -16,7 +16,7 @@ run_job(
     mode=snakemake.params.mode,
     pseudo_path=snakemake.input.get("pseudo"),
     init_path=snakemake.input.get("init"),
-    append=snakemake.params.append,
+    append=snakemake.params.append_pseudo,
     device=snakemake.params.device,
     threads=snakemake.threads,
 )

@@ -1,0 +1,35 @@
+"""Pick the torch device and set up the CPU thread count."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from saltseg.errors import SaltsegError
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(device: str = "auto", threads: int = 2) -> torch.device:
+    """"auto" -> cuda when available, else cpu. On CPU, use ``threads`` intra-op threads."""
+    name = str(device).strip().lower()
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise SaltsegError(f"device: unknown device {device!r} (use auto, cpu or cuda)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SaltsegError(f"device: {device!r} requested but CUDA is not available")
+    if dev.type == "cpu":
+        if threads < 1:
+            raise SaltsegError(f"device: threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    elif dev.type == "cuda":
+        # TF32 convolutions/matmuls: free speed, no visible effect on segmentation quality.
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    logger.info("using device %s%s", dev, f" with {threads} threads" if dev.type == "cpu" else "")
+    return dev

@@ -1,0 +1,64 @@
+"""Segmentation losses: weighted sums of bce, dice, lovasz and lovasz_elu, plus the classifier BCE.
+
+All take logits and binary float targets shaped (N, 1, H, W).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from segmentation_models_pytorch.losses import DiceLoss, LovaszLoss
+from torch import nn
+
+
+def lovasz_elu(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-image Lovasz hinge with elu(x) + 1 in place of relu(x), averaged over images.
+
+    The competition variant: errors below the margin still get a (shrinking) gradient. Batched:
+    one sort over all images instead of a Python loop.
+    """
+    n = logits.shape[0]
+    x, t = logits.reshape(n, -1).float(), targets.reshape(n, -1).float()
+    errors = 1.0 - x * (2.0 * t - 1.0)
+    errors_sorted, order = torch.sort(errors, dim=1, descending=True)
+    gt_sorted = torch.gather(t, 1, order)
+    # Gradient of the Lovasz extension of the Jaccard loss (Berman et al. 2018, Alg. 1).
+    gts = gt_sorted.sum(dim=1, keepdim=True)
+    intersection = gts - gt_sorted.cumsum(dim=1)
+    union = gts + (1.0 - gt_sorted).cumsum(dim=1)
+    jaccard = 1.0 - intersection / union
+    grad = torch.cat([jaccard[:, :1], jaccard[:, 1:] - jaccard[:, :-1]], dim=1)
+    return ((F.elu(errors_sorted) + 1.0) * grad).sum(dim=1).mean()
+
+
+class SegLoss(nn.Module):
+    """Weighted sum of pixel losses, e.g. {"bce": 1.0, "dice": 1.0}."""
+
+    def __init__(self, weights: Mapping[str, float]):
+        super().__init__()
+        makers = {
+            "bce": lambda: nn.BCEWithLogitsLoss(),
+            "dice": lambda: DiceLoss(mode="binary", from_logits=True),
+            "lovasz": lambda: LovaszLoss(mode="binary", per_image=True),
+            "lovasz_elu": lambda: lovasz_elu,
+        }
+        unknown = set(weights) - set(makers)
+        if unknown:
+            raise ValueError(f"unknown losses {sorted(unknown)} (choose from {sorted(makers)})")
+        self.weights = {k: float(w) for k, w in weights.items() if w > 0}
+        self.terms = {k: makers[k]() for k in self.weights}
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        logits, targets = logits.float(), targets.float()
+        total = logits.new_zeros(())
+        for name, w in self.weights.items():
+            total = total + w * self.terms[name](logits, targets)
+        return total
+
+
+def classifier_loss(class_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """BCE of the image-level head (N, 1) against "the mask has salt"."""
+    has_salt = targets.flatten(1).amax(dim=1, keepdim=True)
+    return F.binary_cross_entropy_with_logits(class_logits.float(), has_salt.float())

@@ -1,0 +1,103 @@
+"""Picture of the largest mosaics: assembled seismic image with train and test masks outlined."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from saltseg.atomic import atomic_path
+
+logger = logging.getLogger(__name__)
+
+TILE = 101
+TRAIN_COLOUR = (230, 40, 40)  # RGB: train masks red
+TEST_COLOUR = (40, 200, 60)  # predicted test masks green
+EMPTY_CELL = 24  # grey level of grid cells without a tile
+
+
+def mosaic_canvas(
+    tiles: pd.DataFrame,
+    image_by_id: Mapping[str, np.ndarray],
+    train_mask_by_id: Mapping[str, np.ndarray],
+    test_mask_by_id: Mapping[str, np.ndarray],
+    alpha: float = 0.25,
+) -> np.ndarray:
+    """RGB uint8 picture of one mosaic (rows of ``tiles``: id, row, col)."""
+    n_rows, n_cols = int(tiles["row"].max()) + 1, int(tiles["col"].max()) + 1
+    grey = np.full((n_rows * TILE, n_cols * TILE), EMPTY_CELL, np.uint8)
+    train = np.zeros(grey.shape, bool)
+    test = np.zeros(grey.shape, bool)
+    for tid, r, c in zip(tiles["id"].astype(str), tiles["row"], tiles["col"], strict=True):
+        cell = np.s_[r * TILE : (r + 1) * TILE, c * TILE : (c + 1) * TILE]
+        grey[cell] = image_by_id[tid]
+        if tid in train_mask_by_id:
+            train[cell] = train_mask_by_id[tid]
+        elif tid in test_mask_by_id:
+            test[cell] = test_mask_by_id[tid]
+    rgb = np.repeat(grey[:, :, None], 3, axis=2).astype(np.float32)
+    for mask, colour in ((train, TRAIN_COLOUR), (test, TEST_COLOUR)):
+        rgb[mask] = (1 - alpha) * rgb[mask] + alpha * np.asarray(colour, np.float32)
+    rgb = rgb.astype(np.uint8)
+    for mask, colour in ((train, TRAIN_COLOUR), (test, TEST_COLOUR)):
+        contours, _ = cv2.findContours(
+            mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE
+        )
+        cv2.drawContours(rgb, contours, -1, colour, 1)
+    # Faint tile grid so a person can see where the seams are.
+    lines = np.zeros(grey.shape, bool)
+    lines[::TILE, :] = True
+    lines[:, ::TILE] = True
+    rgb[lines] = (0.6 * rgb[lines] + 0.4 * 255).astype(np.uint8)
+    return rgb
+
+
+def plot_mosaics(
+    layout: pd.DataFrame,
+    ids: Sequence[str],
+    images: np.ndarray,
+    train_mask_by_id: Mapping[str, np.ndarray],
+    test_mask_by_id: Mapping[str, np.ndarray],
+    out_png: str | os.PathLike,
+    n: int = 4,
+) -> list[int]:
+    """Write a PNG of the ``n`` largest mosaics; returns the mosaic numbers shown.
+
+    Train masks are red, predicted test masks green (translucent fill plus outline); the tile grid
+    is drawn faintly; empty grid cells are dark.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    image_by_id = {str(t): images[i] for i, t in enumerate(ids)}
+    sizes = layout.groupby("mosaic").size().sort_values(ascending=False, kind="stable")
+    shown = [int(m) for m in sizes.index[:n]]
+    if not shown:
+        raise ValueError("layout has no mosaics to plot")
+    cols = min(2, len(shown))
+    rows = int(np.ceil(len(shown) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(8 * cols, 7 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, m in zip(axes.ravel(), shown, strict=False):
+        tiles = layout[layout["mosaic"] == m]
+        canvas = mosaic_canvas(tiles, image_by_id, train_mask_by_id, test_mask_by_id)
+        n_train = int(tiles["id"].astype(str).isin(train_mask_by_id.keys()).sum())
+        ax.imshow(canvas, interpolation="nearest")
+        ax.set_title(
+            f"mosaic {m}: {len(tiles)} tiles ({n_train} train), "
+            f"{tiles['row'].max() + 1}x{tiles['col'].max() + 1} grid"
+        )
+    fig.suptitle("red: train masks, green: predicted test masks", fontsize=12)
+    fig.tight_layout()
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    logger.info("wrote %s (mosaics %s)", out_png, shown)
+    return shown

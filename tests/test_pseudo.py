@@ -1,0 +1,134 @@
+"""Pseudo-label selection: confidence arithmetic, blank tiles, thresholds, modes, files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from saltseg.errors import SaltsegError
+from saltseg.masks_io import load_masks, save_masks
+from saltseg.probs import save_probs
+from saltseg.pseudo import (
+    PseudoConfig,
+    confidence,
+    load_pseudo_labels,
+    make_pseudo_labels,
+    select_pseudo,
+)
+
+
+def maps_with_unsure(n_unsure: list[int], size: int = 10) -> np.ndarray:
+    """Maps of ``size`` x ``size`` with the first ``k`` pixels at 0.5 (unsure), salt on the left."""
+    probs = np.zeros((len(n_unsure), size, size), dtype=np.float32)
+    probs[:, :, : size // 2] = 0.95
+    for i, k in enumerate(n_unsure):
+        probs[i].reshape(-1)[:k] = 0.5
+    return probs
+
+
+def test_confidence_counts_pixels_outside_the_unsure_band() -> None:
+    p = np.array([[[0.1, 0.2, 0.5, 0.8], [0.81, 0.19, 0.9, 0.0]]], dtype=np.float32)
+    # confident: 0.1, 0.81, 0.19, 0.9, 0.0 (0.2 and 0.8 themselves are not) -> 5 of 8
+    assert confidence(p, 0.2, 0.8)[0] == pytest.approx(5 / 8)
+    assert confidence(p, 0.3, 0.7)[0] == pytest.approx(7 / 8)
+
+
+def test_selection_thresholds_and_blank() -> None:
+    ids = np.array(["a", "b", "c", "d"])
+    probs = maps_with_unsure([0, 5, 10, 20])  # confidence 1.0, 0.95, 0.9, 0.8
+    blank = np.array([True, False, False, False])
+    kept, masks, counts = select_pseudo(ids, probs, blank, PseudoConfig(min_confidence=0.9))
+    assert kept.tolist() == ["b", "c"]  # a is blank, d is unsure
+    np.testing.assert_array_equal(masks, probs[1:3] > 0.5)
+    assert masks.dtype == bool
+    assert counts["total"] == 4 and counts["blank"] == 1
+    assert counts["confident"] == 2 and counts["kept"] == 2
+    assert counts["mean_confidence"] == pytest.approx(0.925)
+    assert counts["empty_fraction"] == 0.0
+
+    kept, _, _ = select_pseudo(ids, probs, blank, PseudoConfig(min_confidence=0.95))
+    assert kept.tolist() == ["b"]
+
+
+def test_all_mode_keeps_every_non_blank_image() -> None:
+    ids = np.array(["a", "b", "c", "d"])
+    probs = maps_with_unsure([0, 5, 10, 60])
+    blank = np.array([False, False, True, False])
+    kept, masks, counts = select_pseudo(ids, probs, blank, PseudoConfig(include_all=True))
+    assert kept.tolist() == ["a", "b", "d"]
+    assert counts["confident"] == 2 and counts["kept"] == 3
+    assert len(masks) == 3
+
+
+def test_max_images_keeps_the_most_confident_in_input_order() -> None:
+    ids = np.array(["a", "b", "c", "d", "e"])
+    probs = maps_with_unsure([8, 0, 3, 3, 9])
+    kept, masks, _ = select_pseudo(
+        ids, probs, np.zeros(5, bool), PseudoConfig(min_confidence=0.0, max_images=3)
+    )
+    assert kept.tolist() == ["b", "c", "d"]
+    np.testing.assert_array_equal(masks, probs[1:4] > 0.5)
+
+
+def test_empty_fraction_and_nothing_kept() -> None:
+    probs = np.zeros((3, 6, 6), dtype=np.float32)
+    probs[0, :2] = 0.9
+    _, _, counts = select_pseudo(np.array(["a", "b", "c"]), probs, np.zeros(3, bool))
+    assert counts["empty_fraction"] == pytest.approx(2 / 3)
+    _, masks, counts = select_pseudo(np.array(["a"]), probs[:1], np.ones(1, bool))
+    assert counts["kept"] == 0 and masks.shape == (0, 6, 6)
+    assert counts["mean_confidence"] is None
+
+
+def test_config_validation() -> None:
+    with pytest.raises(SaltsegError, match="low"):
+        PseudoConfig(low=0.6, high=0.8)
+    with pytest.raises(SaltsegError, match="min_confidence"):
+        PseudoConfig(min_confidence=1.5)
+
+
+def test_mask_set_round_trip(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    masks = rng.random((5, 101, 101)) < 0.3
+    save_masks(tmp_path / "m.npz", ["a", "b", "c", "d", "e"], masks)
+    ids, back = load_masks(tmp_path / "m.npz")
+    assert ids.tolist() == ["a", "b", "c", "d", "e"]
+    np.testing.assert_array_equal(back, masks)
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(SaltsegError, match="bad.npz"):
+        load_masks(tmp_path / "bad.npz")
+
+
+def test_make_pseudo_labels_files(tmp_path) -> None:
+    table = pd.DataFrame(
+        {
+            "id": ["tr0", "t0", "t1", "t2"],
+            "split": ["train", "test", "test", "test"],
+            "z": [1.0, 2.0, 3.0, 4.0],
+            "coverage": [0.0, np.nan, np.nan, np.nan],
+            "blank": [False, True, False, False],
+        }
+    )
+    table.to_parquet(tmp_path / "tiles.parquet", index=False)
+    probs = np.zeros((3, 101, 101), dtype=np.float32)
+    probs[:, :40] = 0.99
+    probs[2, 40:] = 0.5  # t2 unsure
+    save_probs(tmp_path / "test.npz", ["t2", "t0", "t1"], probs[[2, 0, 1]])
+    counts = make_pseudo_labels(
+        tmp_path / "test.npz", tmp_path, tmp_path / "out" / "pseudo.npz", tmp_path / "counts.json"
+    )
+    ids, masks = load_pseudo_labels(tmp_path / "out" / "pseudo.npz")
+    assert ids.tolist() == ["t1"]
+    np.testing.assert_array_equal(masks[0], probs[1] > 0.5)
+    assert json.loads((tmp_path / "counts.json").read_text()) == counts
+    assert counts["kept"] == 1 and counts["blank"] == 1 and counts["total"] == 3
+
+    save_probs(tmp_path / "short.npz", ["t0", "t1"], probs[:2])
+    with pytest.raises(SaltsegError, match="1 test tile"):
+        make_pseudo_labels(
+            tmp_path / "short.npz", tmp_path, tmp_path / "x.npz", tmp_path / "x.json"
+        )
+    assert not (tmp_path / "x.npz").exists()
