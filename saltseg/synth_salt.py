@@ -167,7 +167,7 @@ def salt_layout(
     if salt_free and empty_target >= EMPTY_TARGET:
         return SaltLayout(mask, diapirs)
     # targets overshoot: some tiles end up all salt (labelled empty), some bodies are rejected
-    target = float(np.clip(1.02 - empty_target + rng.uniform(-0.12, 0.12), 0.1, 0.97))
+    target = float(np.clip(1.02 - empty_target + rng.uniform(-0.06, 0.06), 0.1, 0.97))
     max_full = rng.uniform(*FULL_LIMIT)
     counts = np.zeros((h // TILE, w // TILE), np.int32)
     full = TILE * TILE

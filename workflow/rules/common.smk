@@ -1,11 +1,18 @@
 # Helpers for the Snakefile: config validation, stage/model/fold enumeration, per-rule params.
 import logging
+import os
 from pathlib import Path
 
 from snakemake.utils import validate
 
-
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Jobs import saltseg from this checkout, also inside `--use-conda` environments.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        p for p in (workflow.basedir, os.getenv("PYTHONPATH")) if p
+    )
+)
 
 STAGES = list(config["stages"])
 N_FOLDS = config["folds"]["n_folds"]
@@ -81,12 +88,17 @@ def pseudo_source(wildcards):
 
 
 def train_fold_inputs(wildcards):
-    inputs = {"data": rules.prepare_data.output.table, "folds": rules.make_folds.output.folds}
+    inputs = {
+        "data": rules.prepare_data.output.table,
+        "folds": rules.make_folds.output.folds,
+    }
     mode = stage_mode(wildcards)
     if mode in ("pretrain", "append"):
         inputs["pseudo"] = f"results/{wildcards.stage}/pseudo/labels.npz"
     if mode == "pretrain":
-        inputs["init"] = f"results/{wildcards.stage}/{wildcards.model}/pretrain/model.pt"
+        inputs["init"] = (
+            f"results/{wildcards.stage}/{wildcards.model}/pretrain/model.pt"
+        )
     return inputs
 
 
@@ -125,7 +137,9 @@ def postprocess_inputs(wildcards):
     if mosaic_enabled():
         inputs["layout"] = rules.build_mosaic.output.layout
     if SYNTHETIC:
-        inputs["truth"] = "results/synth"  # test masks in truth/test.csv measure each rule
+        inputs["truth"] = (
+            "results/synth"  # test masks in truth/test.csv measure each rule
+        )
     return inputs
 
 
@@ -138,7 +152,9 @@ def report_inputs(wildcards):
         "stage_scores": [f"results/{s}/ensemble/scores.csv" for s in STAGES],
         "final_scores": rules.blend_final.output.scores,
         "pseudo_counts": [
-            f"results/{s}/pseudo/counts.json" for s in STAGES if "pseudo" in stage_config(s)
+            f"results/{s}/pseudo/counts.json"
+            for s in STAGES
+            if "pseudo" in stage_config(s)
         ],
         "postprocess": rules.postprocess.output.stats,
         "ablation": rules.postprocess.output.ablation,

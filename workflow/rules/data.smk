@@ -4,10 +4,12 @@
 rule synth:
     output:
         data=directory("results/synth"),
-    params:
-        synthetic=config["data"]["synthetic"],
     log:
         "results/logs/synth.log",
+    conda:
+        "../envs/saltseg.yaml"
+    params:
+        synthetic=config["data"]["synthetic"],
     script:
         "../scripts/synth.py"
 
@@ -19,11 +21,13 @@ rule prepare_data:
         images="results/data/images.npy",
         masks="results/data/masks.npy",
         table="results/data/tiles.parquet",
+    log:
+        "results/logs/prepare_data.log",
+    conda:
+        "../envs/saltseg.yaml"
     params:
         source=lambda w: "results/synth" if SYNTHETIC else config["data"]["source"],
         hint=KAGGLE_HINT,
-    log:
-        "results/logs/prepare_data.log",
     script:
         "../scripts/prepare_data.py"
 
@@ -33,10 +37,12 @@ rule make_folds:
         table=rules.prepare_data.output.table,
     output:
         folds="results/folds.parquet",
-    params:
-        folds=config["folds"],
     log:
         "results/logs/make_folds.log",
+    conda:
+        "../envs/saltseg.yaml"
+    params:
+        folds=config["folds"],
     script:
         "../scripts/make_folds.py"
 
@@ -48,11 +54,13 @@ rule build_mosaic:
     output:
         layout="results/mosaic/layout.parquet",
         summary="results/mosaic/summary.json",
-    params:
-        mosaic=config["mosaic"],
     log:
         "results/logs/build_mosaic.log",
     benchmark:
         "results/benchmarks/build_mosaic.tsv"
+    conda:
+        "../envs/saltseg.yaml"
+    params:
+        mosaic=config["mosaic"],
     script:
         "../scripts/build_mosaic.py"

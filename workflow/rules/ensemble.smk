@@ -11,6 +11,8 @@ rule average_folds:
         test="results/{stage}/{model}/test.npz",
     log:
         "results/logs/{stage}/{model}/average_folds.log",
+    conda:
+        "../envs/saltseg.yaml"
     script:
         "../scripts/average_folds.py"
 
@@ -24,10 +26,12 @@ rule ensemble:
         oof="results/{stage}/ensemble/oof.npz",
         test="results/{stage}/ensemble/test.npz",
         scores="results/{stage}/ensemble/scores.csv",
-    params:
-        weights=stage_blend,
     log:
         "results/logs/{stage}/ensemble.log",
+    conda:
+        "../envs/saltseg.yaml"
+    params:
+        weights=stage_blend,
     script:
         "../scripts/ensemble.py"
 
@@ -41,9 +45,11 @@ rule blend_final:
         oof="results/final/oof.npz",
         test="results/final/test.npz",
         scores="results/final/scores.csv",
-    params:
-        weights=final_blend(),
     log:
         "results/logs/blend_final.log",
+    conda:
+        "../envs/saltseg.yaml"
+    params:
+        weights=final_blend(),
     script:
         "../scripts/ensemble.py"

@@ -11,10 +11,12 @@ rule postprocess:
         masks="results/postprocess/masks.npz",
         stats="results/postprocess/stats.csv",
         ablation="results/postprocess/ablation.csv",
-    params:
-        postprocess=config["postprocess"],
     log:
         "results/logs/postprocess.log",
+    conda:
+        "../envs/saltseg.yaml"
+    params:
+        postprocess=config["postprocess"],
     script:
         "../scripts/postprocess.py"
 
@@ -29,6 +31,8 @@ rule submission:
         score="results/test_score.txt",
     log:
         "results/logs/submission.log",
+    conda:
+        "../envs/saltseg.yaml"
     script:
         "../scripts/submission.py"
 
@@ -42,5 +46,7 @@ rule plot_mosaics:
         png="results/report/mosaics.png",
     log:
         "results/logs/plot_mosaics.log",
+    conda:
+        "../envs/saltseg.yaml"
     script:
         "../scripts/plot_mosaics.py"

@@ -11,5 +11,7 @@ rule report:
         figure="results/report/stages.png",
     log:
         "results/logs/report.log",
+    conda:
+        "../envs/saltseg.yaml"
     script:
         "../scripts/report.py"

@@ -8,10 +8,12 @@ rule make_pseudo_labels:
     output:
         labels="results/{stage}/pseudo/labels.npz",
         counts="results/{stage}/pseudo/counts.json",
-    params:
-        pseudo=pseudo_params,
     log:
         "results/logs/{stage}/make_pseudo_labels.log",
+    conda:
+        "../envs/saltseg.yaml"
+    params:
+        pseudo=pseudo_params,
     script:
         "../scripts/make_pseudo_labels.py"
 
@@ -24,16 +26,18 @@ rule pretrain_on_pseudo:
         model="results/{stage}/{model}/pretrain/model.pt",
         history="results/{stage}/{model}/pretrain/history.csv",
         curves="results/{stage}/{model}/pretrain/curves.png",
-    params:
-        spec=pretrain_spec,
-        device=runtime("device"),
-    threads: runtime("threads")
-    resources:
-        gpu=1,
     log:
         "results/logs/{stage}/{model}/pretrain.log",
     benchmark:
         "results/benchmarks/{stage}/{model}/pretrain.tsv"
+    conda:
+        "../envs/saltseg.yaml"
+    threads: runtime("threads")
+    resources:
+        gpu=1,
+    params:
+        spec=pretrain_spec,
+        device=runtime("device"),
     script:
         "../scripts/pretrain_on_pseudo.py"
 
@@ -45,18 +49,20 @@ rule train_fold:
         model="results/{stage}/{model}/fold{fold}/model.pt",
         history="results/{stage}/{model}/fold{fold}/history.csv",
         curves="results/{stage}/{model}/fold{fold}/curves.png",
+    log:
+        "results/logs/{stage}/{model}/train_fold{fold}.log",
+    benchmark:
+        "results/benchmarks/{stage}/{model}/train_fold{fold}.tsv"
+    conda:
+        "../envs/saltseg.yaml"
+    threads: runtime("threads")
+    resources:
+        gpu=1,
     params:
         spec=model_spec,
         mode=stage_mode,
         append_pseudo=lambda w: stage_config(w.stage).get("append_pseudo", {}),
         device=runtime("device"),
-    threads: runtime("threads")
-    resources:
-        gpu=1,
-    log:
-        "results/logs/{stage}/{model}/train_fold{fold}.log",
-    benchmark:
-        "results/benchmarks/{stage}/{model}/train_fold{fold}.tsv"
     script:
         "../scripts/train_fold.py"
 
@@ -69,15 +75,17 @@ rule predict_fold:
     output:
         oof="results/{stage}/{model}/fold{fold}/oof.npz",
         test="results/{stage}/{model}/fold{fold}/test.npz",
-    params:
-        predict=predict_params,
-        device=runtime("device"),
-    threads: runtime("threads")
-    resources:
-        gpu=1,
     log:
         "results/logs/{stage}/{model}/predict_fold{fold}.log",
     benchmark:
         "results/benchmarks/{stage}/{model}/predict_fold{fold}.tsv"
+    conda:
+        "../envs/saltseg.yaml"
+    threads: runtime("threads")
+    resources:
+        gpu=1,
+    params:
+        predict=predict_params,
+        device=runtime("device"),
     script:
         "../scripts/predict_fold.py"
