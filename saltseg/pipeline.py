@@ -1,100 +1,113 @@
-"""Feed tiles to the network: augmentation per sample (uint8, 101x101), channels and geometry per
-batch on the compute device.
-
-Augmenting uint8 101x101 tiles costs a fraction of a millisecond each, so on a few CPU cores it
-runs in the main process (worker processes would compete with torch's threads for the cores).
-"""
+"""Workflow steps that connect data files: what the thin scripts in workflow/scripts call."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-import random
-from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler, get_worker_info
 
-from saltseg.augment import build_augment
-from saltseg.channels import build_channels
-from saltseg.geometry import Geometry
-from saltseg.samples import Samples
-from saltseg.spec import ModelSpec
+from saltseg import data
+from saltseg.atomic import atomic_path
+from saltseg.errors import SaltsegError
+
+logger = logging.getLogger(__name__)
 
 
-class AugmentedTiles(Dataset):
-    """Training tiles: (image uint8 (101, 101), mask uint8 (101, 101), z float32), augmented."""
-
-    def __init__(self, samples: Samples, spec: ModelSpec, seed: int):
-        if samples.masks is None:
-            raise ValueError("training samples need masks")
-        self.images = samples.images
-        self.masks = samples.masks.view(np.uint8)
-        self.z = samples.z
-        self.augment = build_augment(spec.augment, seed=seed)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray, np.float32]:
-        image, mask = self.images[i], self.masks[i]
-        if self.augment is not None:
-            out = self.augment(image=image, mask=mask)
-            image, mask = out["image"], out["mask"]
-        return np.ascontiguousarray(image), np.ascontiguousarray(mask), self.z[i]
+def prepare_data(source: str | os.PathLike, out_dir: str | os.PathLike, hint: str = "") -> dict:
+    """Read and validate a Kaggle-layout folder; cache it as arrays plus a table in ``out_dir``."""
+    source = Path(source)
+    if not source.is_dir():
+        raise SaltsegError(f"{source}: data folder not found; {hint}" if hint else f"{source}: not found")
+    tiles = data.read_kaggle(source)
+    data.save_tileset(tiles, out_dir)
+    summary = data.summary(tiles)
+    logger.info("prepared %s", summary)
+    return summary
 
 
-def _seed_worker(_: int) -> None:
-    # Each worker (re-created every epoch) gets its own stream, derived from the loader's seed.
-    info = get_worker_info()
-    seed = info.seed % 2**32
-    np.random.seed(seed)
-    random.seed(seed)
-    if info.dataset.augment is not None:
-        info.dataset.augment.set_random_seed(seed)
+def write_json(path: str | os.PathLike, obj: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
 
 
-def train_loader(
-    samples: Samples, spec: ModelSpec, device: torch.device, seed: int
-) -> DataLoader:
-    """Shuffled batches of augmented tiles; incomplete last batches are dropped when a full one
-    exists (a tiny last batch only adds noise to the BatchNorm statistics)."""
-    workers = spec.train.num_workers
-    if workers is None:
-        workers = 0 if device.type == "cpu" else min(8, os.cpu_count() or 1)
-    batch = min(spec.train.batch_size, len(samples))
-    return DataLoader(
-        AugmentedTiles(samples, spec, seed),
-        batch_size=batch,
-        sampler=RandomSampler(range(len(samples)), generator=torch.Generator().manual_seed(seed)),
-        drop_last=len(samples) > batch,
-        num_workers=workers,
-        worker_init_fn=_seed_worker if workers else None,
-        persistent_workers=False,
-        pin_memory=device.type == "cuda",
+def make_submission(
+    masks_path: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    csv_path: str | os.PathLike,
+    score_path: str | os.PathLike,
+    truth_dir: str | os.PathLike | None = None,
+) -> dict:
+    """Write the submission for every test id; score it when the test truth is known."""
+    from saltseg.masks_io import load_masks
+    from saltseg.probs import align
+    from saltseg.submission import score_files, write_submission
+
+    table = data.load_tileset(data_dir).table
+    test_ids = table.loc[table["split"] == "test", "id"].tolist()
+    if not test_ids:
+        raise SaltsegError(f"{data_dir}: no test tiles, so nothing to submit")
+    ids, masks = load_masks(masks_path)
+    write_submission(test_ids, align(ids, masks, test_ids), csv_path, expected_ids=test_ids)
+    if truth_dir is not None:
+        result = score_files(csv_path, Path(truth_dir) / "truth" / "test.csv")
+        text = "\n".join(
+            [f"test score: {result['score']:.4f} on {result['images']} images"]
+            + [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in result.items()]
+        )
+    else:
+        result = {"score": None, "images": len(test_ids)}
+        text = f"test truth unknown: submit {csv_path} to Kaggle to score its {len(test_ids)} images"
+    with atomic_path(score_path) as tmp:
+        tmp.write_text(text + "\n")
+    logger.info("%s", text.splitlines()[0])
+    return result
+
+
+def build_mosaic(
+    data_dir: str | os.PathLike,
+    layout_path: str | os.PathLike,
+    summary_path: str | os.PathLike,
+    options: dict | None = None,
+) -> dict:
+    """Assemble all train and test tiles into mosaics; write the layout and a summary."""
+    from saltseg.mosaic import assemble, summarize
+
+    tiles = data.load_tileset(data_dir)
+    layout = assemble(np.asarray(tiles.images), tiles.table["id"].tolist(), **(options or {}))
+    summary = summarize(layout)
+    with atomic_path(layout_path) as tmp:
+        layout.to_parquet(tmp, index=False)
+    write_json(summary_path, summary)
+    logger.info("mosaics: %s", summary)
+    return summary
+
+
+def plot_mosaics(
+    data_dir: str | os.PathLike,
+    layout_path: str | os.PathLike,
+    masks_path: str | os.PathLike,
+    out_png: str | os.PathLike,
+    n: int = 4,
+) -> None:
+    """Picture of the largest mosaics with train masks and post-processed test masks."""
+    import pandas as pd
+
+    from saltseg.masks_io import load_masks
+    from saltseg.mosaic_plot import plot_mosaics as plot
+
+    tiles = data.load_tileset(data_dir)
+    ids = tiles.table["id"].to_numpy()
+    train = tiles.table["split"].eq("train").to_numpy()
+    test_ids, test_masks = load_masks(masks_path)
+    plot(
+        pd.read_parquet(layout_path),
+        ids,
+        np.asarray(tiles.images),
+        dict(zip(ids[train], tiles.masks[train], strict=True)),
+        dict(zip(test_ids, test_masks, strict=True)),
+        out_png,
+        n=n,
     )
-
-
-def eval_batches(samples: Samples, batch_size: int) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor]]:
-    """(slice, images uint8 (B, 101, 101), z (B,)) in order, without augmentation."""
-    for start in range(0, len(samples), batch_size):
-        sl = slice(start, min(start + batch_size, len(samples)))
-        yield sl, torch.from_numpy(samples.images[sl]), torch.from_numpy(samples.z[sl])
-
-
-def to_inputs(
-    images: torch.Tensor, z: torch.Tensor, spec: ModelSpec, device: torch.device
-) -> torch.Tensor:
-    """uint8 tiles -> float (B, C, 101, 101) input channels on ``device`` (before geometry)."""
-    non_blocking = device.type == "cuda"
-    images = images.to(device, non_blocking=non_blocking)
-    z = z.to(device, non_blocking=non_blocking)
-    return build_channels(images, z, spec.input.channels)
-
-
-def to_network(x: torch.Tensor, geometry: Geometry, device: torch.device) -> torch.Tensor:
-    """Apply the geometry; channels_last on CUDA (faster convolutions with bf16)."""
-    x = geometry.to_network(x)
-    if device.type == "cuda":
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
