@@ -17,7 +17,7 @@ import torch
 
 from saltseg.atomic import atomic_path
 from saltseg.errors import SaltsegError
-from saltseg.spec import ModelSpec, parse_snapshots
+from saltseg.spec import SNAPSHOT_SETS, ModelSpec, parse_snapshots
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,9 @@ class Checkpoint:
     in_channels: int
 
     def select(self, selection: str | list[str]) -> list[str]:
-        """Snapshot names for best | final | cycles | all | [names]."""
+        """Snapshot names for best | final | cycles | all | a snapshot name | [names]."""
+        if isinstance(selection, str) and selection not in SNAPSHOT_SETS:
+            selection = [selection]
         try:
             selection = parse_snapshots(selection)
         except ValueError as exc:
@@ -48,9 +50,7 @@ class Checkpoint:
         wanted = [selection] if isinstance(selection, str) else selection
         missing = [n for n in wanted if n not in self.snapshots]
         if missing:
-            raise SaltsegError(
-                f"{self.path}: no snapshot {missing[0]!r} (has: {', '.join(names)})"
-            )
+            raise SaltsegError(f"{self.path}: no snapshot {missing[0]!r} (has: {', '.join(names)})")
         return wanted
 
 
@@ -61,7 +61,9 @@ def save_checkpoint(
     in_channels: int,
 ) -> None:
     payload = {
-        "snapshots": {k: {n: t.detach().cpu() for n, t in sd.items()} for k, sd in snapshots.items()},
+        "snapshots": {
+            k: {n: t.detach().cpu() for n, t in sd.items()} for k, sd in snapshots.items()
+        },
         "spec": spec.to_dict(),
         "in_channels": int(in_channels),
     }
@@ -76,7 +78,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        raise SaltsegError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0]})") from None
+        raise SaltsegError(
+            f"{path}: not a readable checkpoint ({str(exc).splitlines()[0]})"
+        ) from None
     if not isinstance(raw, dict) or not {"snapshots", "spec", "in_channels"} <= set(raw):
         raise SaltsegError(f"{path}: not a saltseg checkpoint (needs snapshots, spec, in_channels)")
     if not raw["snapshots"]:

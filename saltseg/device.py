@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import torch
@@ -12,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def resolve_device(device: str = "auto", threads: int = 2) -> torch.device:
-    """"auto" -> cuda when available, else cpu. On CPU, use ``threads`` intra-op threads."""
+    """Resolve "auto" to cuda when available, else cpu; on CPU use ``threads`` threads."""
     name = str(device).strip().lower()
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
@@ -33,3 +34,10 @@ def resolve_device(device: str = "auto", threads: int = 2) -> torch.device:
         torch.backends.cudnn.allow_tf32 = True
     logger.info("using device %s%s", dev, f" with {threads} threads" if dev.type == "cpu" else "")
     return dev
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA (no loss scaling needed); plain float32 elsewhere."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

@@ -2,8 +2,9 @@
 
 Forward: optional bilinear resize 101 -> R, then reflect-pad R -> P (the extra pixel of an odd
 margin goes to the bottom/right). Inverse: crop the R x R centre, then resize R -> 101
-(antialiased, so downscaling averages like cv2.INTER_AREA). Cropping is exact; with no resize the
-round trip is the identity. All functions work on (N, C, H, W) tensors on any device.
+(bilinear sampling at the 101-grid pixel centres, like cv2.INTER_LINEAR). Cropping is exact;
+with no resize the round trip is the identity, with a resize it is within a fraction of a pixel.
+All functions work on (N, C, H, W) tensors on any device.
 """
 
 from __future__ import annotations
@@ -39,17 +40,21 @@ class Geometry:
         """(N, C, 101, 101) float -> (N, C, P, P): resize (bilinear) then reflect-pad."""
         _check(x, TILE)
         if self.resize:
-            x = F.interpolate(x, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
+            x = F.interpolate(
+                x, size=(self.resize, self.resize), mode="bilinear", align_corners=False
+            )
         before, after = self.margins
         if before or after:
             x = F.pad(x, (before, after, before, after), mode="reflect")
         return x
 
     def mask_to_network(self, m: torch.Tensor) -> torch.Tensor:
-        """Binary (N, 1, 101, 101) mask -> binary float (N, 1, P, P) target, aligned with the image."""
+        """Binary (N, 1, 101, 101) mask -> binary float (N, 1, P, P), aligned with the image."""
         m = m.float()
         if self.resize:
-            m = F.interpolate(m, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
+            m = F.interpolate(
+                m, size=(self.resize, self.resize), mode="bilinear", align_corners=False
+            )
             m = (m >= 0.5).float()
         before, after = self.margins
         if before or after:
@@ -62,9 +67,9 @@ class Geometry:
         before, _ = self.margins
         y = y[..., before : before + self.inner, before : before + self.inner]
         if self.resize:
-            y = F.interpolate(
-                y.float(), size=(TILE, TILE), mode="bilinear", align_corners=False, antialias=True
-            )
+            # No antialiasing: it would blur the map; plain bilinear samples it exactly at the
+            # positions of the 101x101 pixel centres.
+            y = F.interpolate(y.float(), size=(TILE, TILE), mode="bilinear", align_corners=False)
         return y
 
 

@@ -26,7 +26,8 @@ def save_masks(path: str | os.PathLike, ids, masks: np.ndarray) -> None:
         raise ValueError(f"expected {len(ids)} masks shaped (N, H, W), got {masks.shape}")
     if len(set(ids.tolist())) != len(ids):
         raise ValueError("duplicate ids in a mask set")
-    packed = np.packbits(masks.reshape(len(masks), -1) > 0, axis=1)
+    # An explicit pixel count: reshape(0, -1) is ambiguous for an empty set.
+    packed = np.packbits(masks.reshape(len(masks), int(np.prod(masks.shape[1:]))) > 0, axis=1)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, ids=ids, shape=np.asarray(masks.shape, np.int64), packed=packed)
 

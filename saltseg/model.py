@@ -50,6 +50,11 @@ def build_model(spec: NetworkSpec, in_channels: int, *, pretrained: bool = True)
                 f"model spec: model.decoder_attention: {spec.arch} has no decoder attention "
                 "(Unet and UnetPlusPlus do)"
             )
+        small = [c for c in decoder or [] if c < 16] if isinstance(decoder, list) else []
+        if small:  # smp's scSE squeezes channels by 16; fewer than 16 leaves zero channels
+            raise SaltsegError(
+                f"model spec: model.decoder_attention: scse needs decoder_channels >= 16: {small}"
+            )
         kwargs["decoder_attention_type"] = spec.decoder_attention
     if spec.classifier_head:
         kwargs["aux_params"] = {"classes": 1, "dropout": 0.2}
@@ -62,7 +67,9 @@ def build_model(spec: NetworkSpec, in_channels: int, *, pretrained: bool = True)
         raise SaltsegError(f"model spec: model: {msg}") from None
     except RuntimeError as exc:
         if "Unknown model" in str(exc):  # timm
-            raise SaltsegError(f"model spec: model.encoder: unknown timm model {spec.encoder!r}") from None
+            raise SaltsegError(
+                f"model spec: model.encoder: unknown timm model {spec.encoder!r}"
+            ) from None
         raise
     except OSError as exc:  # huggingface_hub errors derive from OSError
         raise SaltsegError(
@@ -76,6 +83,22 @@ def build_model(spec: NetworkSpec, in_channels: int, *, pretrained: bool = True)
     n_params = sum(p.numel() for p in model.parameters())
     logger.info("built %s/%s with %.2fM parameters", spec.arch, spec.encoder, n_params / 1e6)
     return model
+
+
+@torch.no_grad()
+def check_output_shape(model: nn.Module, in_channels: int, side: int) -> None:
+    """Fail early when an architecture does not map a side x side input to a side x side map
+    (e.g. FPN assumes encoder_depth 5)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out, _ = split_outputs(model(torch.zeros(1, in_channels, side, side, device=device)))
+    model.train(was_training)
+    if tuple(out.shape[-2:]) != (side, side):
+        raise SaltsegError(
+            f"model spec: model: {type(model).__name__} maps a {side}x{side} input to "
+            f"{out.shape[-2]}x{out.shape[-1]}; change encoder_depth or input.pad"
+        )
 
 
 def split_outputs(out: torch.Tensor | tuple) -> tuple[torch.Tensor, torch.Tensor | None]:

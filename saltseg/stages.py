@@ -32,7 +32,7 @@ def depths(table: pd.DataFrame) -> np.ndarray:
 
 
 def _samples(tiles: TileSet, rows: np.ndarray, z: np.ndarray, with_masks: bool = True):
-    from saltseg.train import Samples
+    from saltseg.samples import Samples
 
     rows = np.asarray(rows)
     return Samples(
@@ -57,7 +57,7 @@ def _fold_rows(tiles: TileSet, folds_path: PathLike, fold: int) -> tuple[np.ndar
 
 def _pseudo_samples(tiles: TileSet, pseudo_path: PathLike, z: np.ndarray, max_images=None):
     from saltseg.masks_io import load_masks
-    from saltseg.train import Samples
+    from saltseg.samples import Samples
 
     ids, masks = load_masks(pseudo_path)
     if max_images is not None and len(ids) > max_images:
@@ -73,7 +73,7 @@ def _pseudo_samples(tiles: TileSet, pseudo_path: PathLike, z: np.ndarray, max_im
 
 
 def _concat(a, b):
-    from saltseg.train import Samples
+    from saltseg.samples import Samples
 
     return Samples(
         images=np.concatenate([a.images, b.images]),
@@ -182,7 +182,7 @@ def predict_fold(
     threads: int = 2,
 ) -> None:
     """Probabilities of one fold model for its validation tiles (OOF) and all test tiles."""
-    from saltseg.train import predict as run_predict
+    from saltseg.predict import predict as run_predict
 
     predict = predict or {}
     tiles = load_tileset(data_dir)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from saltseg.synth_section import render_section
 
 logger = logging.getLogger(__name__)
 
-BLANK_RATE = 0.025  # expected blank tiles per tile (TGS: ~1.8% of train, ~2.4% of test)
+BLANK_RATE = 0.04  # expected blank tiles per tile (TGS: ~1.8% of train, ~2.4% of test)
 SHEET_TILES = 48
 SHEET_SECTIONS = 2
 MAX_DEPTH_SPAN = 900.0  # TGS z (feet) spans ~50-960; taller sections are compressed into it
@@ -50,7 +51,7 @@ class Plan:
     empty: np.ndarray  # bool: label has no salt (includes blank and all-salt tiles)
     blank: np.ndarray  # bool
     full: np.ndarray  # bool: tile is all salt (labelled empty)
-    layouts: list[tuple[np.ndarray, np.ndarray]]  # per section: packed mask, packed diapirs
+    layouts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # packed mask, diapirs; seafloor
 
 
 def generate(
@@ -72,9 +73,7 @@ def generate(
     out = Path(out_dir)
     _validate(out, sections, rows, cols, train_fraction, depths)
     started = time.perf_counter()
-    seq_ids, seq_split, seq_sheet, *seq_sections = np.random.SeedSequence(seed).spawn(
-        3 + sections
-    )
+    seq_ids, seq_split, seq_sheet, *seq_sections = np.random.SeedSequence(seed).spawn(3 + sections)
     section_rngs = [[np.random.default_rng(s) for s in seq.spawn(2)] for seq in seq_sections]
     plan = _plan(section_rngs, rows, cols)
     n = plan.section.size
@@ -89,37 +88,31 @@ def generate(
         sheet: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         vertical = half_vertical = 0
         previews = []
-        per_section = rows * cols
         for k in tqdm(range(sections), desc="synth sections", unit="section"):
             salt = _unpack(plan.layouts[k], rows * TILE, cols * TILE)
             image = render_section(section_rngs[k][1], salt)
             if k < SHEET_SECTIONS:
                 previews.append((image, salt.mask))
-            images, masks = _cut(image, rows, cols), _cut(salt.mask, rows, cols)
-            for j in range(per_section):
-                i = k * per_section + j
-                tile = images[j]
-                label = masks[j] if not plan.empty[i] else np.zeros((TILE, TILE), bool)
-                if plan.blank[i]:
-                    tile = np.zeros_like(tile)
-                split = "train" if is_train[i] else "test"
-                _write_png(tmp / split / "images" / f"{ids[i]}.png", cv2.merge([tile] * 3))
+            for i, tile, label in _section_tiles(plan, k, image, salt.mask):
+                _write_tile(tmp, ids[i], tile, label, bool(is_train[i]))
                 rle_rows[i] = rle.encode(label)
                 if is_train[i]:
-                    _write_png(tmp / "train" / "masks" / f"{ids[i]}.png", _mask_png(label))
-                    if label.any() and not label[-1].all():
-                        vertical += bool((label == label[-1]).all())
-                        half_vertical += bool((label[-50:] == label[-1]).all())
+                    vertical += _repeats_last_row(label, TILE)
+                    half_vertical += _repeats_last_row(label, 50)
                 if i in sheet_idx:
                     sheet[i] = (tile, label)
         _write_tables(tmp, ids, plan, is_train, rle_rows, depths)
         if contact_sheet:
-            order = sorted(sheet)
-            grid = synth_sheet.contact_sheet([sheet[i][0] for i in order], [sheet[i][1] for i in order])
+            order = sorted(sheet, key=ids.__getitem__)  # random mix of empty and salty
+            grid = synth_sheet.contact_sheet(
+                [sheet[i][0] for i in order], [sheet[i][1] for i in order]
+            )
             _write_png(tmp / "contact_sheet.png", grid)
             _write_png(
                 tmp / "sections.png",
-                synth_sheet.sections_sheet([p[0] for p in previews], [p[1] for p in previews], TILE),
+                synth_sheet.sections_sheet(
+                    [p[0] for p in previews], [p[1] for p in previews], TILE
+                ),
             )
 
     n_train = int(is_train.sum())
@@ -186,7 +179,7 @@ def _plan(section_rngs: list[list[np.random.Generator]], rows: int, cols: int) -
         fields["empty"].append((counts == 0) | full)
         fields["blank"].append(blank)
         fields["full"].append(full)
-        layouts.append((np.packbits(salt.mask), np.packbits(salt.diapirs)))
+        layouts.append((np.packbits(salt.mask), np.packbits(salt.diapirs), salt.seafloor))
         n_empty += int(fields["empty"][-1].sum())
     n_sections = len(section_rngs)
     return Plan(
@@ -218,9 +211,9 @@ def _blank_tiles(rng: np.random.Generator, counts: np.ndarray) -> np.ndarray:
     return blank
 
 
-def _unpack(packed: tuple[np.ndarray, np.ndarray], h: int, w: int) -> SaltLayout:
-    mask, diapirs = (np.unpackbits(p, count=h * w).reshape(h, w).astype(bool) for p in packed)
-    return SaltLayout(mask, diapirs)
+def _unpack(packed: tuple[np.ndarray, np.ndarray, np.ndarray], h: int, w: int) -> SaltLayout:
+    mask, diapirs = (np.unpackbits(p, count=h * w).reshape(h, w).astype(bool) for p in packed[:2])
+    return SaltLayout(mask, diapirs, packed[2])
 
 
 def _tile_ids(rng: np.random.Generator, n: int) -> list[str]:
@@ -260,9 +253,36 @@ def _sheet_tiles(rng: np.random.Generator, plan: Plan, is_train: np.ndarray) -> 
     return np.concatenate(picks)
 
 
-def _cut(section: np.ndarray, rows: int, cols: int) -> np.ndarray:
+def _cut(section: np.ndarray) -> np.ndarray:
     """(rows*cols, 101, 101) tiles in row-major grid order."""
-    return section.reshape(rows, TILE, cols, TILE).swapaxes(1, 2).reshape(-1, TILE, TILE)
+    h, w = section.shape
+    return section.reshape(h // TILE, TILE, w // TILE, TILE).swapaxes(1, 2).reshape(-1, TILE, TILE)
+
+
+def _section_tiles(
+    plan: Plan, k: int, image: np.ndarray, mask: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(tile index, image, label) for every tile of section k, with the TGS labelling quirks:
+    all-salt tiles are labelled empty, blank tiles are one grey value (0) and empty."""
+    first = int(np.searchsorted(plan.section, k))
+    for j, (tile, salt) in enumerate(zip(_cut(image), _cut(mask), strict=True)):
+        i = first + j
+        label = np.zeros_like(salt) if plan.empty[i] else salt
+        yield i, (np.zeros_like(tile) if plan.blank[i] else tile), label
+
+
+def _repeats_last_row(label: np.ndarray, n_rows: int) -> bool:
+    """The mosaic rule's "vertical" test: the bottom n_rows rows all equal the last row, which
+    has some salt but is not all salt."""
+    last = label[-1]
+    return bool(last.any() and not last.all() and (label[-n_rows:] == last).all())
+
+
+def _write_tile(root: Path, tile_id: str, tile: np.ndarray, label: np.ndarray, train: bool) -> None:
+    split = "train" if train else "test"
+    _write_png(root / split / "images" / f"{tile_id}.png", cv2.merge([tile] * 3))
+    if train:
+        _write_png(root / "train" / "masks" / f"{tile_id}.png", _mask_png(label))
 
 
 def _mask_png(label: np.ndarray) -> np.ndarray:

@@ -13,18 +13,22 @@ import numpy as np
 
 TILE = 101
 FLANK_TYPES = ("vertical", "steep", "sloping", "overhang")
-FLANK_PROBS = (0.5, 0.2, 0.2, 0.1)
+FLANK_PROBS = (0.4, 0.2, 0.3, 0.1)
 SALT_FREE_SECTIONS = 0.08
+SEAFLOOR_SECTIONS = 0.25  # sections whose top tile row shows the water column
 EMPTY_TARGET = 0.39  # TGS train: 38% empty masks
 FULL_LIMIT = (0.02, 0.12)
+FLOOR_MARGIN = 10  # px of sediment at least between sea floor and salt
 
 
 @dataclass(frozen=True)
 class SaltLayout:
-    """A section's salt: the label mask and the part that pierces (and drags) the layers."""
+    """A section's geometry: the salt label mask, the part of it that pierces (and drags) the
+    layers, and the sea floor."""
 
     mask: np.ndarray  # bool (H, W)
     diapirs: np.ndarray  # bool (H, W), subset of mask
+    seafloor: np.ndarray  # float32 (W,): water above this row (0 where the section has none)
 
 
 def rugosity(rng: np.random.Generator, n: int, amp: float) -> np.ndarray:
@@ -55,7 +59,7 @@ def _flank(rng: np.random.Generator, kind: str, h: int, y_join: float) -> np.nda
         slope = rng.uniform(0.03, 0.25) * rng.choice([-1, 1])
         return slope * below + smooth_noise_1d(rng, h, rng.uniform(15, 60), rng.uniform(0.5, 2))
     if kind == "sloping":
-        slope = rng.uniform(0.2, 0.6)
+        slope = rng.uniform(0.3, 1.5)
         return slope * below + smooth_noise_1d(rng, h, rng.uniform(15, 60), rng.uniform(1, 4))
     # overhang: the stem narrows below a wider head, then widens again deeper down
     depth = rng.uniform(0.5, 1.5) * TILE
@@ -138,6 +142,16 @@ def sheet(rng: np.random.Generator, h: int, w: int) -> Body | None:
     return Body(y0, x0, inside)
 
 
+def seafloor(rng: np.random.Generator, w: int) -> np.ndarray:
+    """Sea-floor row per column inside the top tile row, or zeros (no water in view)."""
+    if rng.random() >= SEAFLOOR_SECTIONS:
+        return np.zeros(w, np.float32)
+    x = np.arange(w, dtype=np.float32)
+    depth = rng.uniform(0.1, 0.7) * TILE + rng.normal(0, 0.02) * (x - w / 2)
+    depth += smooth_noise_1d(rng, w, rng.uniform(100, 400), rng.uniform(2, 10))
+    return np.clip(depth, 0, TILE - 5).astype(np.float32)
+
+
 def tile_sums(mask: np.ndarray) -> np.ndarray:
     """Salt pixel count of every 101x101 tile of a tile-aligned mask."""
     h, w = mask.shape
@@ -163,9 +177,10 @@ def salt_layout(
     """
     mask = np.zeros((h, w), bool)
     diapirs = np.zeros((h, w), bool)
+    floor = seafloor(rng, w)
     salt_free = rng.random() < SALT_FREE_SECTIONS
     if salt_free and empty_target >= EMPTY_TARGET:
-        return SaltLayout(mask, diapirs)
+        return SaltLayout(mask, diapirs, floor)
     # targets overshoot: some tiles end up all salt (labelled empty), some bodies are rejected
     target = float(np.clip(1.02 - empty_target + rng.uniform(-0.06, 0.06), 0.1, 0.97))
     max_full = rng.uniform(*FULL_LIMIT)
@@ -180,20 +195,22 @@ def salt_layout(
         if body is None:
             continue
         win = body.window()
-        area = int(body.crop.sum())
-        overlap = body.crop & mask[win]
+        rows = np.arange(win[0].start, win[0].stop, dtype=np.float32)[:, None]
+        crop = body.crop & (rows >= floor[None, win[1]] + FLOOR_MARGIN)  # no salt in the water
+        area = int(crop.sum())
+        overlap = crop & mask[win]
         if area == 0 or overlap.sum() > 0.3 * area:
             continue
         added = counts.copy()
         ty, tx = body.y0 // TILE, body.x0 // TILE
-        ny, nx = body.crop.shape[0] // TILE, body.crop.shape[1] // TILE
-        added[ty : ty + ny, tx : tx + nx] += tile_sums(body.crop & ~overlap)
+        ny, nx = crop.shape[0] // TILE, crop.shape[1] // TILE
+        added[ty : ty + ny, tx : tx + nx] += tile_sums(crop & ~overlap)
         n_full = int((added == full).sum())
         if n_full > max_full * counts.size and n_full > (counts == full).sum():
             continue  # too much solid salt: those tiles would all be labelled empty
         counts = added
-        mask[win] |= body.crop
+        mask[win] |= crop
         if is_diapir:
-            diapirs[win] |= body.crop
+            diapirs[win] |= crop
         placed += 1
-    return SaltLayout(mask, diapirs)
+    return SaltLayout(mask, diapirs, floor)

@@ -13,7 +13,9 @@ def outlined(image: np.ndarray, mask: np.ndarray, scale: float = 1.0) -> np.ndar
     """BGR copy of a grey image (resized by `scale`) with the mask's outline drawn on it."""
     h, w = image.shape
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    grey = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA)
+    grey = cv2.resize(
+        image, size, interpolation=cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA
+    )
     small = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     bgr = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
     contours, _ = cv2.findContours(small, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
@@ -26,7 +28,9 @@ def contact_sheet(
 ) -> np.ndarray:
     """Grid of tiles (upscaled `scale` times) with label outlines and 2-px white gaps."""
     cells = [
-        cv2.copyMakeBorder(outlined(im, m, scale), 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=(255,) * 3)
+        cv2.copyMakeBorder(
+            outlined(im, m, scale), 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=(255,) * 3
+        )
         for im, m in zip(images, masks, strict=True)
     ]
     if not cells:

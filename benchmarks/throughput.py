@@ -1,0 +1,187 @@
+"""Data-pipeline overhead of saltseg training and prediction.
+
+Compares, in one process and on the same model:
+- training: images/s of saltseg.train.train (augmentation, channels, geometry, loss, optimizer)
+  vs a raw loop of forward + loss + backward + step on ready-made random tensors;
+- prediction: images/s of saltseg.predict.predict (no TTA, one snapshot) vs raw no-grad forwards.
+
+    .venv/bin/python benchmarks/throughput.py --encoder resnet18 --depth 3 --pad 64 --resize 56
+    .venv/bin/python benchmarks/throughput.py --spec my_model.yaml   # a full model spec
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from saltseg.checkpoint import load_checkpoint
+from saltseg.device import autocast, resolve_device
+from saltseg.losses import SegLoss
+from saltseg.model import build_model, split_outputs
+from saltseg.predict import predict
+from saltseg.spec import ModelSpec
+from saltseg.train import Samples, make_optimizer, train
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--spec", help="YAML file with a model spec (overrides the options below)")
+    p.add_argument("--arch", default="Unet")
+    p.add_argument("--encoder", default="resnet18")
+    p.add_argument("--depth", type=int, default=3, help="encoder_depth")
+    p.add_argument("--decoder", default="32,16,16", help="decoder_channels, comma-separated")
+    p.add_argument("--attention", default=None, help="decoder_attention (scse)")
+    p.add_argument("--pad", type=int, default=64)
+    p.add_argument("--resize", type=int, default=56)
+    p.add_argument("--channels", default="image,ramp")
+    p.add_argument("--loss", default="bce,dice", help="loss terms, each with weight 1")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default auto)")
+    p.add_argument("--images", type=int, default=192, help="random tiles to train/predict on")
+    p.add_argument("--epochs", type=int, default=2, help="train() epochs; the last one is timed")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args()
+
+
+def make_spec(args: argparse.Namespace) -> ModelSpec:
+    if args.spec:
+        d = yaml.safe_load(Path(args.spec).read_text())
+        d["train"]["phases"] = d["train"]["phases"][:1]
+        d["train"]["phases"][0]["epochs"] = args.epochs
+        d["train"]["phases"][0]["early_stopping"] = None
+        d["train"]["phases"][0]["schedule"] = {"name": "constant"}
+        d["model"]["encoder_weights"] = None
+        return ModelSpec.from_dict(d, source=args.spec)
+    return ModelSpec.from_dict(
+        {
+            "model": {
+                "arch": args.arch,
+                "encoder": args.encoder,
+                "encoder_depth": args.depth,
+                "decoder_channels": [int(c) for c in args.decoder.split(",")],
+                "decoder_attention": args.attention,
+            },
+            "input": {"pad": args.pad, "resize": args.resize, "channels": args.channels.split(",")},
+            "train": {
+                "batch_size": args.batch,
+                "num_workers": args.workers,
+                "phases": [
+                    {
+                        "name": "bench",
+                        "loss": {t: 1.0 for t in args.loss.split(",")},
+                        "optimizer": {"name": "adam", "lr": 1e-4},
+                        "epochs": args.epochs,
+                    }
+                ],
+            },
+            "predict": {"batch_size": 2 * args.batch, "tta": [], "snapshots": "final"},
+        },
+        source="command line",
+    )
+
+
+def random_tiles(n: int, seed: int = 0) -> Samples:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 101, 101), dtype=np.uint8)
+    masks = np.zeros((n, 101, 101), dtype=bool)
+    masks[:, 60:] = rng.random(n)[:, None, None] > 0.4
+    return Samples(images, masks, rng.uniform(50, 950, n).astype(np.float32))
+
+
+def raw_train_rate(spec: ModelSpec, device: torch.device, steps: int) -> float:
+    """Images/s of forward + loss + backward + step on tensors already on the device."""
+    torch.manual_seed(0)
+    model = build_model(spec.model, spec.in_channels).to(device).train()
+    phase = spec.train.phases[0]
+    optimizer, criterion = make_optimizer(model, phase.optimizer), SegLoss(phase.loss)
+    b, side = spec.train.batch_size, spec.input.pad
+    x = torch.randn(b, spec.in_channels, side, side, device=device)
+    y = (torch.rand(b, 1, side, side, device=device) > 0.5).float()
+
+    def step() -> None:
+        with autocast(device):
+            logits, _ = split_outputs(model(x))
+        loss = criterion(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    step()  # warm-up
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return steps * b / (time.perf_counter() - start)
+
+
+@torch.no_grad()
+def raw_predict_rate(
+    model: torch.nn.Module, spec: ModelSpec, device: torch.device, n: int
+) -> float:
+    b, side = spec.predict.batch_size, spec.input.pad
+    x = torch.randn(b, spec.in_channels, side, side, device=device)
+    model.eval()
+    with autocast(device):
+        model(x)
+    _sync(device)
+    start = time.perf_counter()
+    done = 0
+    while done < n:
+        with autocast(device):
+            torch.sigmoid(split_outputs(model(x))[0].float())
+        done += b
+    _sync(device)
+    return done / (time.perf_counter() - start)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def overhead(pipeline: float, raw: float) -> str:
+    return f"{100.0 * (raw / pipeline - 1.0):+.1f}%"
+
+
+def main() -> None:
+    args = parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    spec = make_spec(args)
+    device = resolve_device(args.device, args.threads)
+    samples = random_tiles(args.images)
+    steps = max(3, args.images // spec.train.batch_size)
+    print(f"device {device} ({args.threads} threads), {spec.model.arch}/{spec.model.encoder} "
+          f"depth {spec.model.encoder_depth}, input {spec.input.resize or 101}->{spec.input.pad}, "
+          f"channels {spec.input.channels}, batch {spec.train.batch_size}")  # fmt: skip
+    raw_before = raw_train_rate(spec, device, steps)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = Path(tmp) / "m.pt"
+        history = train(spec, samples, None, ckpt, Path(tmp) / "h.csv", Path(tmp) / "c.png",
+                        device=args.device, threads=args.threads)  # fmt: skip
+        raw_after = raw_train_rate(spec, device, steps)
+        raw_train = (raw_before + raw_after) / 2
+        pipe_train = float(history["images_per_s"].iloc[-1])
+        model = build_model(spec.model, spec.in_channels, pretrained=False).to(device)
+        model.load_state_dict(load_checkpoint(ckpt).snapshots["final"])
+        raw_pred = raw_predict_rate(model, spec, device, args.images)
+        start = time.perf_counter()
+        predict(ckpt, samples, device=args.device, threads=args.threads, tta=[], snapshots="final")
+        pipe_pred = args.images / (time.perf_counter() - start)
+    print(f"{'':12s}{'saltseg':>12s}{'raw':>12s}{'overhead':>10s}   (images/s)")
+    print(f"{'train':12s}{pipe_train:12.1f}{raw_train:12.1f}{overhead(pipe_train, raw_train):>10s}"
+          f"   raw before/after {raw_before:.1f}/{raw_after:.1f}")  # fmt: skip
+    print(f"{'predict':12s}{pipe_pred:12.1f}{raw_pred:12.1f}{overhead(pipe_pred, raw_pred):>10s}"
+          "   (predict includes loading the checkpoint)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Model spec parsing: defaults, round trip, and one clear error per kind of mistake."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from saltseg.errors import SaltsegError
+from saltseg.spec import ModelSpec
+
+FULL = {
+    "model": {
+        "arch": "Unet",
+        "encoder": "resnet34",
+        "encoder_weights": None,
+        "encoder_depth": 5,
+        "decoder_channels": [256, 128, 64, 32, 16],
+        "decoder_attention": "scse",
+        "classifier_head": False,
+        "classifier_weight": 0.1,
+    },
+    "input": {"resize": None, "pad": 128, "channels": ["image"]},
+    "augment": {
+        "hflip": 0.5,
+        "brightness": 0.2,
+        "contrast": 0.2,
+        "shift_scale": {"p": 0.5, "shift": 0.0625, "scale": 0.1, "rotate": 0},
+    },
+    "train": {
+        "batch_size": 32,
+        "phases": [
+            {
+                "name": "bce_dice",
+                "loss": {"bce": 1.0, "dice": 1.0},
+                "optimizer": {"name": "adam", "lr": 1.0e-3, "momentum": 0.9, "weight_decay": 0.0},
+                "schedule": {"name": "cosine", "cycles": 2, "min_lr": 1.0e-5},
+                "epochs": 10,
+                "early_stopping": None,
+            },
+            {
+                "name": "lovasz",
+                "loss": {"lovasz": 1.0},
+                "optimizer": {"name": "sgd", "lr": 0.01},
+                "schedule": {"name": "plateau", "factor": 0.5, "patience": 3},
+                "epochs": 4,
+                "early_stopping": 2,
+            },
+        ],
+    },
+    "predict": {"batch_size": 64, "tta": ["hflip"], "snapshots": "cycles"},
+}
+
+
+def with_change(path: str, value) -> dict:
+    d = copy.deepcopy(FULL)
+    *parents, last = path.split(".")
+    node = d
+    for p in parents:
+        node = node[int(p)] if isinstance(node, list) else node[p]
+    node[last] = value
+    return d
+
+
+def test_contract_example_parses_and_round_trips():
+    spec = ModelSpec.from_dict(FULL)
+    assert spec.model.decoder_attention == "scse"
+    assert spec.train.phases[0].schedule.cycles == 2
+    assert spec.train.phases[1].early_stopping == 2
+    assert spec.in_channels == 1
+    again = ModelSpec.from_dict(spec.to_dict())
+    assert again == spec
+    assert again.to_dict() == spec.to_dict()
+
+
+def test_defaults_fill_missing_sections():
+    spec = ModelSpec.from_dict({"train": {"phases": [{"loss": {"bce": 1}, "epochs": 1}]}})
+    assert spec.model.arch == "Unet"
+    assert spec.input.pad == 128
+    assert spec.augment.hflip == 0.5
+    assert spec.train.phases[0].name == "phase1"
+    assert spec.predict.snapshots == "best"
+
+
+def test_augment_null_switches_augmentation_off():
+    spec = ModelSpec.from_dict({**FULL, "augment": None})
+    assert spec.augment.hflip == 0 and spec.augment.shift_scale is None
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_yaml_style_exponent_strings_are_numbers():
+    spec = ModelSpec.from_dict(with_change("train.phases.0.optimizer.lr", "1e-3"))
+    assert spec.train.phases[0].optimizer.lr == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("model.colour", 1, "model.colour: unknown key"),
+        ("model.arch", "Unett", "model.arch: unknown value 'Unett'"),
+        ("model.encoder_weights", "ssl", "model.encoder_weights: unknown value"),
+        ("model.decoder_channels", [64, 32], "has 2 entries for encoder_depth 5"),
+        ("input.channels", ["image", "colour"], "input.channels: unknown value 'colour'"),
+        ("input.pad", 100, "input.pad: 100 is smaller than the resized tile"),
+        ("input.pad", 120, "input.pad: 120 is not a multiple of 32"),
+        ("augment.vflip", 0.5, "vertical flips are not supported"),
+        ("augment.hflip", 2, "augment.hflip: must be <= 1.0"),
+        ("train.phases.0.loss", {"focal": 1.0}, "unknown loss"),
+        ("train.phases.0.optimizer.name", "lbfgs", "unknown value 'lbfgs'"),
+        ("train.phases.0.schedule", {"name": "cosine", "cycles": 3}, "do not split into 3"),
+        ("train.phases.0.schedule", {"name": "constant", "cycles": 3}, "schedule.cycles: unknown"),
+        ("train.phases.0.epochs", 0, "epochs: must be >= 1"),
+        ("train.phases.1.name", "bce_dice", "phase names must be unique"),
+        ("train.phases", [], "needs at least one phase"),
+        ("predict.tta", ["vflip"], "predict.tta: unknown value 'vflip'"),
+        ("predict.snapshots", "some", "predict.snapshots: unknown value 'some'"),
+    ],
+)
+def test_errors_name_the_key_and_the_problem(path, value, message):
+    with pytest.raises(SaltsegError, match="config.yaml: ") as info:
+        ModelSpec.from_dict(with_change(path, value), source="config.yaml")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_cycles_snapshots_need_a_cosine_phase():
+    d = copy.deepcopy(FULL)
+    d["train"]["phases"] = d["train"]["phases"][1:]
+    with pytest.raises(SaltsegError, match="predict.snapshots: 'cycles' needs"):
+        ModelSpec.from_dict(d)
+
+
+def test_missing_train_section_is_reported():
+    with pytest.raises(SaltsegError, match="train.phases: required"):
+        ModelSpec.from_dict({"model": {"arch": "Unet"}})
