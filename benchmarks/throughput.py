@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ import yaml
 
 from saltseg.checkpoint import load_checkpoint
 from saltseg.device import autocast, resolve_device
+from saltseg.feed import to_inputs, to_network, train_loader
+from saltseg.geometry import Geometry
 from saltseg.losses import SegLoss
 from saltseg.model import build_model, split_outputs
 from saltseg.predict import predict
@@ -45,7 +48,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default auto)")
     p.add_argument("--images", type=int, default=192, help="random tiles to train/predict on")
-    p.add_argument("--epochs", type=int, default=2, help="train() epochs; the last one is timed")
+    p.add_argument("--rounds", type=int, default=3, help="alternating timing rounds")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
@@ -55,7 +58,7 @@ def make_spec(args: argparse.Namespace) -> ModelSpec:
     if args.spec:
         d = yaml.safe_load(Path(args.spec).read_text())
         d["train"]["phases"] = d["train"]["phases"][:1]
-        d["train"]["phases"][0]["epochs"] = args.epochs
+        d["train"]["phases"][0]["epochs"] = 2
         d["train"]["phases"][0]["early_stopping"] = None
         d["train"]["phases"][0]["schedule"] = {"name": "constant"}
         d["model"]["encoder_weights"] = None
@@ -78,7 +81,7 @@ def make_spec(args: argparse.Namespace) -> ModelSpec:
                         "name": "bench",
                         "loss": {t: 1.0 for t in args.loss.split(",")},
                         "optimizer": {"name": "adam", "lr": 1e-4},
-                        "epochs": args.epochs,
+                        "epochs": 2,  # the first one warms up; the second is timed
                     }
                 ],
             },
@@ -143,12 +146,26 @@ def raw_predict_rate(
     return done / (time.perf_counter() - start)
 
 
+def data_only_rate(samples: Samples, spec: ModelSpec, device: torch.device) -> float:
+    """Images/s of the training data pipeline alone: augmentation, channels and geometry."""
+    loader = train_loader(samples, spec, device, seed=0)
+    geometry = Geometry.from_spec(spec.input)
+    start, seen = time.perf_counter(), 0
+    for images, masks, z in loader:
+        to_network(to_inputs(images, z, spec, device), geometry, device)
+        geometry.mask_to_network(masks.to(device).unsqueeze(1))
+        seen += len(images)
+    _sync(device)
+    return seen / (time.perf_counter() - start)
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
 def overhead(pipeline: float, raw: float) -> str:
+    """Extra time per image of the pipeline relative to the raw loop."""
     return f"{100.0 * (raw / pipeline - 1.0):+.1f}%"
 
 
@@ -161,26 +178,39 @@ def main() -> None:
     steps = max(3, args.images // spec.train.batch_size)
     print(f"device {device} ({args.threads} threads), {spec.model.arch}/{spec.model.encoder} "
           f"depth {spec.model.encoder_depth}, input {spec.input.resize or 101}->{spec.input.pad}, "
-          f"channels {spec.input.channels}, batch {spec.train.batch_size}")  # fmt: skip
-    raw_before = raw_train_rate(spec, device, steps)
+          f"channels {spec.input.channels}, batch {spec.train.batch_size}, "
+          f"{args.images} tiles")  # fmt: skip
+    # Other processes make CPU timings noisy: alternate the measurements and compare medians.
+    rows = {"train": ([], []), "predict": ([], [])}
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "m.pt"
-        history = train(spec, samples, None, ckpt, Path(tmp) / "h.csv", Path(tmp) / "c.png",
-                        device=args.device, threads=args.threads)  # fmt: skip
-        raw_after = raw_train_rate(spec, device, steps)
-        raw_train = (raw_before + raw_after) / 2
-        pipe_train = float(history["images_per_s"].iloc[-1])
+        for _ in range(args.rounds):
+            rows["train"][1].append(raw_train_rate(spec, device, steps))
+            history = train(spec, samples, None, ckpt, Path(tmp) / "h.csv", Path(tmp) / "c.png",
+                            device=args.device, threads=args.threads)  # fmt: skip
+            rows["train"][0].append(float(history["images_per_s"].iloc[-1]))
         model = build_model(spec.model, spec.in_channels, pretrained=False).to(device)
         model.load_state_dict(load_checkpoint(ckpt).snapshots["final"])
-        raw_pred = raw_predict_rate(model, spec, device, args.images)
-        start = time.perf_counter()
-        predict(ckpt, samples, device=args.device, threads=args.threads, tta=[], snapshots="final")
-        pipe_pred = args.images / (time.perf_counter() - start)
-    print(f"{'':12s}{'saltseg':>12s}{'raw':>12s}{'overhead':>10s}   (images/s)")
-    print(f"{'train':12s}{pipe_train:12.1f}{raw_train:12.1f}{overhead(pipe_train, raw_train):>10s}"
-          f"   raw before/after {raw_before:.1f}/{raw_after:.1f}")  # fmt: skip
-    print(f"{'predict':12s}{pipe_pred:12.1f}{raw_pred:12.1f}{overhead(pipe_pred, raw_pred):>10s}"
-          "   (predict includes loading the checkpoint)")  # fmt: skip
+        for _ in range(args.rounds):
+            rows["predict"][1].append(raw_predict_rate(model, spec, device, args.images))
+            start = time.perf_counter()
+            predict(ckpt, samples, device=args.device, threads=args.threads, tta=[],
+                    snapshots="final")  # fmt: skip
+            rows["predict"][0].append(args.images / (time.perf_counter() - start))
+        data_rate = data_only_rate(samples, spec, device)
+    print(
+        f"{'':10s}{'saltseg':>10s}{'raw':>10s}{'overhead':>10s}   images/s, median of {args.rounds}"
+    )
+    for name, (pipe, raw) in rows.items():
+        p, r = statistics.median(pipe), statistics.median(raw)
+        print(
+            f"{name:10s}{p:10.1f}{r:10.1f}{overhead(p, r):>10s}   saltseg "
+            f"{'/'.join(f'{v:.0f}' for v in pipe)}, raw {'/'.join(f'{v:.0f}' for v in raw)}"
+        )
+    print("(predict includes loading the checkpoint and building the model)")
+    raw_train = statistics.median(rows["train"][1])
+    print(f"data pipeline alone (augment + channels + geometry): {data_rate:.0f} images/s, "
+          f"{100.0 * raw_train / data_rate:.1f}% of a raw training step")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 
 import torch
 
@@ -41,3 +42,8 @@ def autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def progress_interval() -> float:
+    """Seconds between tqdm refreshes: lively on a terminal, sparse in log files."""
+    return 2.0 if sys.stderr.isatty() else 30.0

@@ -82,7 +82,9 @@ def plot_history(history: pd.DataFrame, png: str | os.PathLike) -> None:
         handles, labels = handles + h2, labels + l2
     ax_loss.legend(handles, labels, loc="best", fontsize=8)
     ax_lr.plot(ep, history["lr"], color="tab:red")
-    ax_lr.set_yscale("log")
+    lr = history["lr"].dropna()
+    if len(lr) and (lr > 0).all() and lr.max() > 2 * lr.min():  # log scale only when it helps
+        ax_lr.set_yscale("log")
     ax_lr.set_xlabel("epoch")
     ax_lr.set_ylabel("learning rate")
     # Mark where each phase starts.

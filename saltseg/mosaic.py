@@ -11,12 +11,16 @@ Method (the public "salt jigsaw puzzle" approach, tightened):
    (this covers blank tiles).
 2. For each pair of opposite sides, find the two nearest neighbours among all tiles, in both
    directions, with block-wise BLAS distance matrices.
-3. Accept a link A->B when B is A's nearest neighbour and A is B's (mutual best), the distance
-   is small and the ratio test ``1 - d1 / d2`` passes in both directions.
-4. Place tiles on a grid, merging links greedily from the most to the least confident; a link is
-   dropped when it would put two tiles on one grid cell or contradict an earlier placement, or
-   when the seams it creates between tiles that were not directly linked do not match.
-   Connected groups of at least two tiles are the mosaics.
+3. A candidate link A->B needs B to be A's nearest neighbour and A to be B's (mutual best) and
+   a small distance. It is strong when the ratio test ``1 - d1 / d2`` passes in both
+   directions. The threshold starts at 0.25 (published) and rises when many candidates look
+   like chance matches, which happens when only part of the tiles is given (see
+   :func:`_ratio_threshold`).
+4. Place tiles on a grid, merging strong links greedily from the most to the least confident;
+   a link is dropped when it would put two tiles on one grid cell or contradict an earlier
+   placement, or when the seams it creates between tiles that were not directly linked do not
+   match. Then weaker links are added only where they close a loop: the merge must create
+   another seam that is a mutual best match. Connected groups of >= 2 tiles are the mosaics.
 
 The result does not depend on the input order: tiles are processed sorted by id and mosaics
 are numbered by size (largest first), then by their smallest id.
@@ -42,21 +46,21 @@ logger = logging.getLogger(__name__)
 
 LAYOUT_COLUMNS = ["id", "mosaic", "row", "col"]
 _NULL_RANGE = 0.15  # ratio-test values below this are modelled as mostly false candidates
-_MAX_RATIO = 0.8
+_MAX_RATIO = 0.5  # the adaptive threshold never goes above this
 # (drow, dcol) from the first tile of a link to the second: "right of" and "below".
 DIRECTIONS = {"h": (0, 1), "v": (1, 0)}
 
 
 @dataclass(frozen=True)
 class MosaicOptions:
-    """Knobs of :func:`assemble`; the defaults were tuned on synthetic sections (see README)."""
+    """Knobs of :func:`assemble`; defaults tuned on synthetic sections and checked on real tiles."""
 
     max_distance: float = 10.0  # accept d1 below this (RMS-normalised, like the public d1 < 10)
     min_ratio: float = 0.25  # ratio test 1 - d1/d2 must exceed this in both directions
-    max_false_rate: float = 0.01  # raise min_ratio until this share of links is expected false
+    max_false_rate: float = 0.005  # raise min_ratio until this share of links is expected false
     mutual: bool = True  # require mutual nearest neighbours
-    normalise: str = "edge"  # "edge": standardise each line; "tile": whole tile; "none"
-    gradient: bool = False  # add the across-border gradient as a descriptor part
+    normalise: str = "edge"  # "edge": standardise each descriptor line; "none": raw grey levels
+    gradient: bool = False  # add the across-border gradient as a part (measured: worse)
     smooth: float = 1.0  # Gaussian sigma (pixels) along each edge line, against pixel noise
     min_edge_std: float = 2.0  # grey levels; flatter sides are never linked
     seam_factor: float = 1.5  # implied seams may be at most this x max_distance (0 = no check)
@@ -225,19 +229,20 @@ def _ratio_threshold(conf: np.ndarray, o: MosaicOptions) -> float:
     """Smallest ratio threshold >= ``min_ratio`` whose expected share of false links is small.
 
     Candidates whose true neighbour is missing (section edges; most tiles when only part of the
-    tiles is given) have ratio-test values that fall off like an exponential; fitted on the
-    low values, it predicts how many of them pass a threshold. With all tiles present this
-    rarely moves the threshold; with a sparse subset it raises it (measured on a 3,000-tile
-    subset of synthetic data: precision 0.956 -> 0.99+ at a fixed 0.25 vs the adaptive one).
+    tiles is given) have ratio-test values that fall off exponentially from 0, while true but
+    ambiguous links spread evenly. Three equal bins over [0, 0.15) give the exponential's scale
+    and size (differences of neighbouring bins cancel the even part), hence how many false
+    candidates pass a threshold. With all tiles present no falling-off part shows and the
+    threshold stays at ``min_ratio``; with a sparse subset it rises.
     """
     if o.max_false_rate <= 0:
         return o.min_ratio
-    low = conf[conf < _NULL_RANGE]
-    share = float(np.mean(low < _NULL_RANGE / 2)) if len(low) >= 20 else 0.0
-    if share <= 0.5:  # too few, or not falling off: no null component to model
+    n1, n2, n3 = np.histogram(conf, bins=np.linspace(0, _NULL_RANGE, 4))[0].astype(float)
+    if not (n1 > n2 > n3) or n1 < 20:
         return o.min_ratio
-    scale = -_NULL_RANGE / (2 * np.log(1 / share - 1)) if share < 1 else 1e-3
-    n_false = len(low) / (1 - np.exp(-_NULL_RANGE / scale))
+    a = (n2 - n3) / (n1 - n2)  # exp(-width / scale)
+    scale = float(np.clip(-(_NULL_RANGE / 3) / np.log(a), 0.02, 0.2)) if 0 < a < 1 else 0.2
+    n_false = (n1 - n2) / (1 - np.exp(-(_NULL_RANGE / 3) / scale)) ** 2
     for t in np.arange(o.min_ratio, _MAX_RATIO, 0.01):
         if n_false * np.exp(-t / scale) <= o.max_false_rate * max(int((conf > t).sum()), 1):
             return float(t)
@@ -295,6 +300,39 @@ class _Grid:
         return "merged"
 
 
+@dataclass
+class _Side:
+    """Descriptors and neighbour tables of one orientation ("h" or "v")."""
+
+    q: np.ndarray
+    k: np.ndarray
+    q_valid: np.ndarray
+    k_valid: np.ndarray
+    nb: _Neighbours
+
+    def seam_distance(self, first: int, second: int) -> float:
+        diff = self.q[first] - self.k[second]
+        return float(np.sqrt(diff @ diff))
+
+    def mutual_best(self, first: int, second: int) -> bool:
+        return bool(self.nb.row_nn[first] == second and self.nb.col_nn[second] == first)
+
+
+def _check_seams(
+    seams: list[tuple[str, int, int]], sides: dict[str, _Side], limit: float, need_support: bool
+) -> str | None:
+    """Why a merge creating ``seams`` must not happen ("bad_seam", "unsupported"), or None."""
+    supported = False
+    for orient, first, second in seams:
+        side = sides[orient]
+        if not (side.q_valid[first] and side.k_valid[second]):
+            continue  # flat sides carry no evidence either way
+        if limit > 0 and side.seam_distance(first, second) >= limit:
+            return "bad_seam"
+        supported |= side.mutual_best(first, second)
+    return "unsupported" if need_support and not supported else None
+
+
 def assemble(images: np.ndarray, ids: Sequence[str], **opts) -> pd.DataFrame:
     """Re-assemble tiles into mosaics.
 
@@ -314,10 +352,9 @@ def assemble(images: np.ndarray, ids: Sequence[str], **opts) -> pd.DataFrame:
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
 
-    n = len(ids)
-    all_links = []
-    desc_by_orient = {}
-    for orient, step in DIRECTIONS.items():
+    sides: dict[str, _Side] = {}
+    parts = []  # per orientation: first, second, confidence, drow, dcol, strong
+    for orient, (dr, dc) in DIRECTIONS.items():
         lines = _edge_lines(images, order, orient)
         # Sides whose raw grey values hardly vary carry no evidence (blank tiles included).
         qv = lines[0].std(axis=1) >= o.min_edge_std
@@ -325,64 +362,49 @@ def assemble(images: np.ndarray, ids: Sequence[str], **opts) -> pd.DataFrame:
         q, k = _descriptors(lines, o)
         del lines
         nb = _nearest(q, k, qv, kv, o.block, desc=f"mosaic {orient}")
-        desc_by_orient[orient] = (q, k, qv, kv, nb)
+        sides[orient] = _Side(q, k, qv, kv, nb)
         a, b, conf = _links(nb, o)
         threshold = _ratio_threshold(conf, o)
         keep = conf > min(threshold, o.support_ratio)
         logger.info(
-            "%s: %d candidates, ratio threshold %.2f: %d strong links",
+            "%s: %d candidate links, ratio threshold %.2f: %d strong",
             orient,
             len(a),
             threshold,
             int((conf > threshold).sum()),
         )
-        all_links.append(
-            (a[keep], b[keep], conf[keep], step, np.full(int(keep.sum()), threshold))
+        m = int(keep.sum())
+        parts.append(
+            (a[keep], b[keep], conf[keep], np.full(m, dr), np.full(m, dc), conf[keep] > threshold)
         )
+    a, b, conf, drow, dcol, strong = (np.concatenate(p) for p in zip(*parts, strict=True))
 
-    a = np.concatenate([t[0] for t in all_links])
-    b = np.concatenate([t[1] for t in all_links])
-    conf = np.concatenate([t[2] for t in all_links])
-    dr = np.concatenate([np.full(len(t[0]), t[3][0]) for t in all_links])
-    dc = np.concatenate([np.full(len(t[0]), t[3][1]) for t in all_links])
-    strong = np.concatenate([t[4] for t in all_links]) < conf
     # Most confident first; ties broken by tile order so the result is deterministic.
-    link_order = np.lexsort((dc, b, a, -conf))
-    strict = link_order[strong[link_order]]
-    weak = link_order[~strong[link_order]]
-
-    seam_limit = o.seam_factor * o.max_distance
-
-    def check_seams(seams: list[tuple[str, int, int]], need_support: bool) -> str | None:
-        supported = False
-        for orient, first, second in seams:
-            q, k, qv, kv, nb = desc_by_orient[orient]
-            if not (qv[first] and kv[second]):
-                continue  # flat sides carry no evidence either way
-            if seam_limit > 0:
-                diff = q[first] - k[second]
-                if float(np.sqrt(diff @ diff)) >= seam_limit:
-                    return "bad_seam"
-            supported |= bool(nb.row_nn[first] == second and nb.col_nn[second] == first)
-        return "unsupported" if need_support and not supported else None
-
-    grid = _Grid(n)
+    link_order = np.lexsort((dcol, b, a, -conf))
+    limit = o.seam_factor * o.max_distance
+    grid = _Grid(len(ids))
     outcome: dict[str, int] = {}
-    for i in strict:
-        res = grid.try_link(int(a[i]), int(b[i]), (int(dr[i]), int(dc[i])),
-                            lambda seams: check_seams(seams, False))
-        outcome[res] = outcome.get(res, 0) + 1
-    # Weak links (ratio test failed) only close loops: besides the link itself, the merge must
-    # create another seam whose two sides are each other's best match.
+
+    def place(i: int, need_support: bool) -> str:
+        res = grid.try_link(
+            int(a[i]),
+            int(b[i]),
+            (int(drow[i]), int(dcol[i])),
+            lambda seams: _check_seams(seams, sides, limit, need_support),
+        )
+        key = ("weak_" if need_support else "") + res
+        outcome[key] = outcome.get(key, 0) + 1
+        return res
+
+    for i in link_order[strong[link_order]]:
+        place(i, need_support=False)
+    # Weak links (ratio test failed) may only close loops: the merge must also create another
+    # seam whose two sides are each other's best match. Repeat while they still add tiles.
+    weak = link_order[~strong[link_order]]
     for _ in range(3):
-        merged = 0
-        for i in weak:
-            res = grid.try_link(int(a[i]), int(b[i]), (int(dr[i]), int(dc[i])),
-                                lambda seams: check_seams(seams, True))
-            merged += res == "merged"
-            outcome["weak_" + res] = outcome.get("weak_" + res, 0) + 1
-        if not merged:
+        if not any([place(i, need_support=True) == "merged" for i in weak]):
             break
+    logger.info("links: %s", outcome)
     return _layout_table(ids, grid)
 
 
@@ -395,9 +417,7 @@ def _layout_table(ids: np.ndarray, grid: _Grid) -> pd.DataFrame:
         m = np.asarray(sorted(members))
         p = grid.pos[m]
         p = p - p.min(axis=0)
-        rows.append(
-            pd.DataFrame({"id": ids[m], "mosaic": number, "row": p[:, 0], "col": p[:, 1]})
-        )
+        rows.append(pd.DataFrame({"id": ids[m], "mosaic": number, "row": p[:, 0], "col": p[:, 1]}))
     if not rows:
         return pd.DataFrame(
             {

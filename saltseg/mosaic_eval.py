@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from saltseg.errors import SaltsegError
@@ -57,7 +56,7 @@ def evaluate(
     unlinkable_ids: Iterable[str] | None = None,
     max_wrong: int = 50,
 ) -> dict:
-    """Compare a predicted layout (``id, mosaic, row, col``) with the truth (``id, section, row, col``).
+    """Compare a layout (``id, mosaic, row, col``) with the truth (``id, section, row, col``).
 
     ``unlinkable_ids`` (e.g. blank tiles) are left out of the "linkable" recall, which counts only
     true pairs whose two tiles both carry image content. Returns pair precision and recall, the
@@ -129,7 +128,9 @@ def read_truth_layout(path: str | os.PathLike) -> pd.DataFrame:
         raise SaltsegError(f"{path}: unreadable truth layout ({exc})") from None
     missing = [c for c in TRUTH_COLUMNS if c not in truth.columns]
     if missing:
-        raise SaltsegError(f"{path}: missing column(s) {missing}; expected {','.join(TRUTH_COLUMNS)}")
+        raise SaltsegError(
+            f"{path}: missing column(s) {missing}; expected {','.join(TRUTH_COLUMNS)}"
+        )
     return truth[TRUTH_COLUMNS]
 
 

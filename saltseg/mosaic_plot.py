@@ -44,9 +44,7 @@ def mosaic_canvas(
         rgb[mask] = (1 - alpha) * rgb[mask] + alpha * np.asarray(colour, np.float32)
     rgb = rgb.astype(np.uint8)
     for mask, colour in ((train, TRAIN_COLOUR), (test, TEST_COLOUR)):
-        contours, _ = cv2.findContours(
-            mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE
-        )
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(rgb, contours, -1, colour, 1)
     # Faint tile grid so a person can see where the seams are.
     lines = np.zeros(grey.shape, bool)
@@ -80,22 +78,31 @@ def plot_mosaics(
     shown = [int(m) for m in sizes.index[:n]]
     if not shown:
         raise ValueError("layout has no mosaics to plot")
-    cols = min(2, len(shown))
-    rows = int(np.ceil(len(shown) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(8 * cols, 7 * rows), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, m in zip(axes.ravel(), shown, strict=False):
+    canvases, titles = [], []
+    for m in shown:
         tiles = layout[layout["mosaic"] == m]
-        canvas = mosaic_canvas(tiles, image_by_id, train_mask_by_id, test_mask_by_id)
+        canvases.append(mosaic_canvas(tiles, image_by_id, train_mask_by_id, test_mask_by_id))
         n_train = int(tiles["id"].astype(str).isin(train_mask_by_id.keys()).sum())
-        ax.imshow(canvas, interpolation="nearest")
-        ax.set_title(
+        titles.append(
             f"mosaic {m}: {len(tiles)} tiles ({n_train} train), "
             f"{tiles['row'].max() + 1}x{tiles['col'].max() + 1} grid"
         )
+    # One mosaic per row, each as tall as its shape needs (wide sections stay readable).
+    width = 14.0
+    heights = [min(width * c.shape[0] / c.shape[1], 7.0) + 0.5 for c in canvases]
+    fig, axes = plt.subplots(
+        len(canvases),
+        1,
+        figsize=(width, sum(heights) + 0.6),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    for ax, canvas, title in zip(axes[:, 0], canvases, titles, strict=True):
+        ax.imshow(canvas, interpolation="nearest")
+        ax.set_title(title)
+        ax.axis("off")
     fig.suptitle("red: train masks, green: predicted test masks", fontsize=12)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (sum(heights) + 0.6)))
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, dpi=90)
     plt.close(fig)

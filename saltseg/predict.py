@@ -12,7 +12,7 @@ from torch import nn
 from tqdm import tqdm
 
 from saltseg.checkpoint import load_checkpoint
-from saltseg.device import autocast, resolve_device
+from saltseg.device import autocast, progress_interval, resolve_device
 from saltseg.errors import SaltsegError
 from saltseg.feed import eval_batches, to_inputs, to_network
 from saltseg.geometry import Geometry
@@ -91,7 +91,9 @@ def predict(
     logger.info(
         "predicting %d tiles with snapshots %s and TTA %s", len(samples), names, tta or "none"
     )
-    with tqdm(total=len(names) * batches, desc="predict", unit="batch", mininterval=2) as bar:
+    with tqdm(
+        total=len(names) * batches, desc="predict", unit="batch", mininterval=progress_interval()
+    ) as bar:
         for name in names:
             model.load_state_dict(ckpt.snapshots[name])
             for sl, images, z in eval_batches(samples, batch_size):

@@ -69,7 +69,9 @@ def _plot(stage_tables: Mapping[str, pd.DataFrame], times: pd.DataFrame, out_png
     labels, values, colours = [], [], []
     for stage, table in stage_tables.items():
         for row in table.itertuples():
-            labels.append(f"{stage}\n{row.model}")
+            model = str(row.model)
+            named = "/" in model or (stage == "final" and model != "blend")
+            labels.append(model if named else f"{stage}\n{model}")
             values.append(row.oof_score)
             colours.append("tab:orange" if row.model == "blend" else "tab:blue")
     ax1.bar(range(len(values)), values, color=colours)

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from saltseg.checkpoint import load_checkpoint, save_checkpoint
-from saltseg.device import autocast, resolve_device
+from saltseg.device import autocast, progress_interval, resolve_device
 from saltseg.errors import SaltsegError
 from saltseg.feed import eval_batches, to_inputs, to_network, train_loader
 from saltseg.geometry import Geometry
@@ -249,7 +249,12 @@ def train(
     total_steps = sum(p.epochs for p in spec.train.phases) * len(loader)
     history = HistoryWriter(history_csv)
     try:
-        with history, tqdm(total=total_steps, desc="train", unit="batch", mininterval=2) as bar:
+        with (
+            history,
+            tqdm(
+                total=total_steps, desc="train", unit="batch", mininterval=progress_interval()
+            ) as bar,
+        ):
             run = _Run(
                 spec, model, loader, Geometry.from_spec(spec.input), val_set, dev, history, bar
             )

@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from saltseg import mosaic
 from saltseg.mosaic import LAYOUT_COLUMNS, assemble, summarize
 from saltseg.mosaic_eval import evaluate
 
@@ -125,3 +126,64 @@ def test_rejects_bad_input(fixture_set):
         assemble(images[:2], ["a"])
     with pytest.raises(TypeError, match="unknown mosaic option"):
         assemble(images[:2], ["a", "b"], ratio=0.3)
+
+
+def test_ratio_threshold_rises_only_when_chance_matches_dominate():
+    rng = np.random.default_rng(0)
+    true_links = rng.uniform(0.3, 1.0, 600)
+    ambiguous = rng.uniform(0.0, 0.3, 300)  # true but weak: spread evenly
+    chance = rng.exponential(0.07, 1500)  # best match of a side whose neighbour is missing
+    opts = mosaic._options({})
+    assert mosaic._ratio_threshold(np.concatenate([true_links, ambiguous]), opts) == 0.25
+    sparse = np.concatenate([true_links, ambiguous, chance])
+    t = mosaic._ratio_threshold(sparse, opts)
+    assert 0.3 < t <= 0.5
+    expected_false = 1500 * np.exp(-t / 0.07)
+    assert expected_false <= 0.01 * (sparse > t).sum()
+    assert mosaic._ratio_threshold(sparse, mosaic._options({"max_false_rate": 0})) == 0.25
+
+
+def no_check(seams):
+    return None
+
+
+def refuse(seams):
+    return "bad_seam" if seams else None
+
+
+def test_grid_drops_links_that_claim_an_occupied_cell():
+    grid = mosaic._Grid(4)
+    assert grid.try_link(0, 1, (0, 1), no_check) == "merged"  # 1 right of 0
+    assert grid.try_link(2, 1, (1, 0), no_check) == "merged"  # 1 below 2: 2 above 1
+    assert grid.try_link(3, 0, (0, 1), no_check) == "merged"  # 0 right of 3
+    assert grid.try_link(3, 2, (0, 1), no_check) == "conflict"  # 2 is above 1, not right of 3
+    assert grid.try_link(0, 2, (-1, 1), no_check) == "consistent"
+    assert tuple(grid.pos[1] - grid.pos[0]) == (0, 1)
+    grid2 = mosaic._Grid(4)
+    grid2.try_link(0, 1, (0, 1), no_check)
+    grid2.try_link(2, 3, (0, 1), no_check)
+    # Putting 2-3 below 0-1 creates a second seam (1 above 3) besides the link itself.
+    assert grid2.try_link(0, 2, (1, 0), refuse) == "bad_seam"
+    assert grid2.group[0] != grid2.group[2]
+
+
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_blockwise_nearest_matches_brute_force(block):
+    rng = np.random.default_rng(block)
+    q = rng.standard_normal((50, 6)).astype(np.float32)
+    k = rng.standard_normal((50, 6)).astype(np.float32)
+    qv, kv = rng.random(50) > 0.2, rng.random(50) > 0.2
+    nb = mosaic._nearest(q, k, qv, kv, block, desc="test")
+    d = np.sqrt(((q[:, None, :] - k[None, :, :]) ** 2).sum(-1))
+    d[~qv, :] = np.inf
+    d[:, ~kv] = np.inf
+    np.fill_diagonal(d, np.inf)  # a tile is never its own neighbour
+    srt_r, srt_c = np.sort(d, axis=1), np.sort(d, axis=0)
+    rows, cols = np.flatnonzero(qv), np.flatnonzero(kv)
+    np.testing.assert_array_equal(nb.row_nn[rows], np.argmin(d, axis=1)[rows])
+    np.testing.assert_allclose(nb.row_d1[rows], srt_r[rows, 0], rtol=1e-4)
+    np.testing.assert_allclose(nb.row_d2[rows], srt_r[rows, 1], rtol=1e-4)
+    np.testing.assert_array_equal(nb.col_nn[cols], np.argmin(d, axis=0)[cols])
+    np.testing.assert_allclose(nb.col_d1[cols], srt_c[0, cols], rtol=1e-4)
+    np.testing.assert_allclose(nb.col_d2[cols], srt_c[1, cols], rtol=1e-4)
+    assert (nb.row_nn[~qv] == -1).all() and (nb.col_nn[~kv] == -1).all()

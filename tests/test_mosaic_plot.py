@@ -23,7 +23,8 @@ def small_mosaics():
 
 def test_canvas_shows_train_and_test_masks_in_their_colours():
     ids, images, layout, train, test = small_mosaics()
-    canvas = mosaic_canvas(layout[layout["mosaic"] == 0], dict(zip(ids, images)), train, test)
+    by_id = dict(zip(ids, images, strict=True))
+    canvas = mosaic_canvas(layout[layout["mosaic"] == 0], by_id, train, test)
     assert canvas.shape == (2 * T, 2 * T, 3)
     train_px = canvas[80, 40].astype(int)  # inside a's salt
     test_px = canvas[80, T + 40].astype(int)  # inside b's salt
@@ -53,7 +54,9 @@ def test_run_mosaic_writes_layout_and_picture(tmp_path):
     from saltseg.synth import generate
 
     generate(tmp_path / "synth", seed=2, sections=2, rows=3, cols=5, contact_sheet=False)
-    summary = run_mosaic(tmp_path / "synth", tmp_path / "out" / "mosaic.parquet", tmp_path / "m.png")
+    summary = run_mosaic(
+        tmp_path / "synth", tmp_path / "out" / "mosaic.parquet", tmp_path / "m.png"
+    )
     layout = pd.read_parquet(tmp_path / "out" / "mosaic.parquet")
     assert list(layout.columns) == ["id", "mosaic", "row", "col"]
     assert summary["tiles_placed"] == len(layout) > 0

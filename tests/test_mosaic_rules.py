@@ -91,7 +91,9 @@ def test_vertical_fills_down_a_3x1_column_and_stops_at_next_train_tile():
 def test_half_vertical_repeats_its_last_row():
     lay = layout({"te_above": (0, 0), "tr": (1, 0), "te": (2, 0)})
     hv = half_vertical_mask(30)
-    out, counts = apply_mosaic_rules(lay, ["tr"], hv[None], ["te", "te_above"], np.zeros((2, H, H), bool))
+    out, counts = apply_mosaic_rules(
+        lay, ["tr"], hv[None], ["te", "te_above"], np.zeros((2, H, H), bool)
+    )
     np.testing.assert_array_equal(out[0], np.repeat(hv[-1:], H, axis=0))
     assert not out[1].any()  # half-vertical tiles never fill upwards
     assert counts["vertical_down"] == 1 and counts["vertical_up"] == 0

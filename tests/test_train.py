@@ -189,3 +189,10 @@ def test_training_needs_masks(tmp_path):
         run(tmp_path, tiny_spec(), train_set=Samples(data.images, None, data.z))
     with pytest.raises(SaltsegError, match="depths contain NaN"):
         Samples(data.images, data.masks, np.full(4, np.nan))
+
+
+def test_worker_processes_give_the_same_kind_of_batches(tmp_path):
+    spec = tiny_spec()
+    spec.train.num_workers = 1
+    history = run(tmp_path, spec, train_set=tiles(8))
+    assert len(history) == 1 and np.isfinite(history["train_loss"]).all()
