@@ -43,7 +43,9 @@ def _cmd_check_data(args: argparse.Namespace) -> None:
 def _cmd_score(args: argparse.Namespace) -> None:
     from saltseg.submission import score_files
 
-    _print_table(f"{args.submission} against {args.answers}", score_files(args.submission, args.answers))
+    _print_table(
+        f"{args.submission} against {args.answers}", score_files(args.submission, args.answers)
+    )
 
 
 def _cmd_mosaic(args: argparse.Namespace) -> None:
@@ -85,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("answers")
     p.set_defaults(func=_cmd_score)
 
-    p = sub.add_parser("mosaic", help="re-assemble the tiles of a Kaggle-layout folder into mosaics")
+    p = sub.add_parser(
+        "mosaic", help="re-assemble the tiles of a Kaggle-layout folder into mosaics"
+    )
     p.add_argument("data_dir")
     p.add_argument("out", help="output parquet: id, mosaic, row, col")
     p.set_defaults(func=_cmd_mosaic)

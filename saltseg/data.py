@@ -39,9 +39,7 @@ class TileSet:
     def split(self, name: str) -> TileSet:
         """The subset of one split ("train" or "test"), rows in table order."""
         keep = (self.table["split"] == name).to_numpy()
-        return TileSet(
-            self.table[keep].reset_index(drop=True), self.images[keep], self.masks[keep]
-        )
+        return TileSet(self.table[keep].reset_index(drop=True), self.images[keep], self.masks[keep])
 
 
 def blank_tiles(images: np.ndarray) -> np.ndarray:
@@ -64,7 +62,9 @@ def _read_png(path: Path) -> np.ndarray:
             raise SaltsegError(f"{path}: colour channels differ; expected a grey image")
         data = data[:, :, 0]
     if data.shape != (TILE, TILE):
-        raise SaltsegError(f"{path}: expected {TILE}x{TILE} pixels, got {data.shape[0]}x{data.shape[1]}")
+        raise SaltsegError(
+            f"{path}: expected {TILE}x{TILE} pixels, got {data.shape[0]}x{data.shape[1]}"
+        )
     return data
 
 
@@ -124,7 +124,9 @@ def _read_depths(path: Path) -> pd.Series:
     bad = z.isna() & (df["z"].str.strip() != "")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SaltsegError(f"{path}: non-numeric depth {df['z'].iloc[i]!r} for id {df['id'].iloc[i]!r}")
+        raise SaltsegError(
+            f"{path}: non-numeric depth {df['z'].iloc[i]!r} for id {df['id'].iloc[i]!r}"
+        )
     return pd.Series(z.to_numpy(dtype=np.float64), index=df["id"].to_numpy())
 
 
@@ -147,7 +149,7 @@ def _check_train_csv(path: Path, train_ids: list[str], masks: np.ndarray) -> Non
 
 
 def read_kaggle(root: str | os.PathLike) -> TileSet:
-    """Read and validate a Kaggle-layout folder; raise SaltsegError naming the file on any problem."""
+    """Read and validate a Kaggle-layout folder; SaltsegError names the file of any problem."""
     root = Path(root)
     image_dir, mask_dir = root / "train" / "images", root / "train" / "masks"
     for folder in (image_dir, mask_dir):

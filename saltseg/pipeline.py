@@ -20,7 +20,9 @@ def prepare_data(source: str | os.PathLike, out_dir: str | os.PathLike, hint: st
     """Read and validate a Kaggle-layout folder; cache it as arrays plus a table in ``out_dir``."""
     source = Path(source)
     if not source.is_dir():
-        raise SaltsegError(f"{source}: data folder not found; {hint}" if hint else f"{source}: not found")
+        raise SaltsegError(
+            f"{source}: data folder not found; {hint}" if hint else f"{source}: not found"
+        )
     tiles = data.read_kaggle(source)
     data.save_tileset(tiles, out_dir)
     summary = data.summary(tiles)
@@ -59,7 +61,9 @@ def make_submission(
         )
     else:
         result = {"score": None, "images": len(test_ids)}
-        text = f"test truth unknown: submit {csv_path} to Kaggle to score its {len(test_ids)} images"
+        text = (
+            f"test truth unknown: submit {csv_path} to Kaggle to score its {len(test_ids)} images"
+        )
     with atomic_path(score_path) as tmp:
         tmp.write_text(text + "\n")
     logger.info("%s", text.splitlines()[0])

@@ -26,7 +26,7 @@ def run_job(log_path: str | os.PathLike | None, func: Callable[..., Any], /, **k
     stack = contextlib.ExitStack()
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        log_file = stack.enter_context(open(log_path, "w", buffering=1))
+        log_file = stack.enter_context(open(log_path, "w", buffering=1))  # noqa: SIM115
         stack.enter_context(contextlib.redirect_stderr(log_file))
         handler: logging.Handler = logging.StreamHandler(log_file)
     else:
@@ -39,11 +39,11 @@ def run_job(log_path: str | os.PathLike | None, func: Callable[..., Any], /, **k
     with stack:
         try:
             result = func(**kwargs)
+            logger.info("%s done in %.1f s", func.__name__, time.perf_counter() - start)
         except SaltsegError as exc:
             logger.error("%s", exc)
             print(f"saltseg {func.__name__}: error: {exc}", file=console)
             sys.exit(1)
         finally:
             root.removeHandler(handler)
-        logger.info("%s done in %.1f s", func.__name__, time.perf_counter() - start)
     return result

@@ -11,6 +11,7 @@ import pandas as pd
 from saltseg.data import TileSet, load_tileset
 from saltseg.errors import SaltsegError
 from saltseg.probs import save_probs
+from saltseg.samples import Samples
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,7 @@ def depths(table: pd.DataFrame) -> np.ndarray:
     return z.astype(np.float32)
 
 
-def _samples(tiles: TileSet, rows: np.ndarray, z: np.ndarray, with_masks: bool = True):
-    from saltseg.samples import Samples
-
+def _samples(tiles: TileSet, rows: np.ndarray, z: np.ndarray, with_masks: bool = True) -> Samples:
     rows = np.asarray(rows)
     return Samples(
         images=np.ascontiguousarray(tiles.images[rows]),
@@ -55,9 +54,10 @@ def _fold_rows(tiles: TileSet, folds_path: PathLike, fold: int) -> tuple[np.ndar
     return train_rows, val_rows
 
 
-def _pseudo_samples(tiles: TileSet, pseudo_path: PathLike, z: np.ndarray, max_images=None):
+def _pseudo_samples(
+    tiles: TileSet, pseudo_path: PathLike, z: np.ndarray, max_images: int | None = None
+) -> Samples:
     from saltseg.masks_io import load_masks
-    from saltseg.samples import Samples
 
     ids, masks = load_masks(pseudo_path)
     if max_images is not None and len(ids) > max_images:
@@ -65,16 +65,14 @@ def _pseudo_samples(tiles: TileSet, pseudo_path: PathLike, z: np.ndarray, max_im
         keep = np.sort(np.random.default_rng(0).choice(len(ids), max_images, replace=False))
         ids, masks = ids[keep], masks[keep]
     row_of = pd.Series(np.arange(len(tiles.table)), index=tiles.table["id"])
-    missing = [i for i in ids if i not in row_of.index]
+    missing = [str(i) for i in ids if i not in row_of.index]
     if missing:
         raise SaltsegError(f"{pseudo_path}: id {missing[0]!r} is not in the prepared data")
     rows = row_of.loc[ids].to_numpy()
     return Samples(images=np.ascontiguousarray(tiles.images[rows]), masks=masks, z=z[rows])
 
 
-def _concat(a, b):
-    from saltseg.samples import Samples
-
+def _concat(a: Samples, b: Samples) -> Samples:
     return Samples(
         images=np.concatenate([a.images, b.images]),
         masks=np.concatenate([a.masks, b.masks]),
@@ -116,7 +114,9 @@ def train_fold(
         extra = _pseudo_samples(tiles, pseudo_path, z, (append or {}).get("max_images"))
         logger.info("fold %d: adding %d pseudo-labelled tiles", fold, len(extra.images))
         train_set = _concat(train_set, extra)
-    logger.info("fold %d: %d training and %d validation tiles", fold, len(train_set.images), len(val_rows))
+    logger.info(
+        "fold %d: %d training and %d validation tiles", fold, len(train_set.images), len(val_rows)
+    )
     train(
         ModelSpec.from_dict(spec),
         train_set,
@@ -155,7 +155,9 @@ def pretrain_on_pseudo(
     usable = np.flatnonzero(tiles.table["split"].eq("train") & ~tiles.table["blank"])
     if len(usable) > val_max:
         usable = np.sort(np.random.default_rng(0).choice(usable, val_max, replace=False))
-    logger.info("pretraining on %d pseudo labels, validating on %d", len(train_set.images), len(usable))
+    logger.info(
+        "pretraining on %d pseudo labels, validating on %d", len(train_set.images), len(usable)
+    )
     train(
         ModelSpec.from_dict(spec),
         train_set,

@@ -60,7 +60,7 @@ def write_submission(
     path: str | os.PathLike,
     expected_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Encode and write a submission; validated (ids, shapes, round trip) before anything is written."""
+    """Encode and write a submission, validated (ids, shapes, round trip) before writing."""
     ids = [str(i) for i in ids]
     masks = np.asarray(masks)
     if masks.shape != (len(ids), rle.TILE, rle.TILE):

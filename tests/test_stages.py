@@ -1,0 +1,133 @@
+"""The glue between prepared data and training: which tiles a fold trains and validates on."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import saltseg.train
+from saltseg import stages
+from saltseg.data import TileSet, save_tileset
+from saltseg.errors import SaltsegError
+from saltseg.masks_io import save_masks
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    n_train, n_test = 8, 4
+    ids = [f"tr{i}" for i in range(n_train)] + [f"te{i}" for i in range(n_test)]
+    images = np.arange(len(ids), dtype=np.uint8)[:, None, None] * np.ones((1, 101, 101), np.uint8)
+    images[2] = 7  # tr2 is blank
+    masks = np.zeros((len(ids), 101, 101), bool)
+    masks[:n_train:2, 50:] = True
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "split": ["train"] * n_train + ["test"] * n_test,
+            "z": [100.0 * i for i in range(n_train)] + [np.nan] * n_test,
+            "coverage": [m.mean() for m in masks[:n_train]] + [np.nan] * n_test,
+            "blank": [i == 2 for i in range(len(ids))],
+        }
+    )
+    save_tileset(TileSet(table, images, masks), tmp_path / "data")
+    folds = pd.DataFrame({"id": ids[:n_train], "fold": [0, 1, -1, 1, 0, 1, 0, 1]})
+    folds.to_parquet(tmp_path / "folds.parquet")
+    return tmp_path
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    calls = []
+    monkeypatch.setattr(saltseg.train, "train", lambda *a, **k: calls.append((a, k)))
+    return calls
+
+
+def ids_of(samples):
+    return samples.images[:, 0, 0].tolist()  # the fixture's images are their row number
+
+
+def test_depths_fill_unknown_with_the_median():
+    table = pd.DataFrame({"z": [100.0, np.nan, 300.0]})
+    assert stages.depths(table).tolist() == [100.0, 200.0, 300.0]
+    assert stages.depths(pd.DataFrame({"z": [np.nan]})).tolist() == [0.0]
+
+
+def test_fold_trains_on_other_folds_and_validates_on_its_own(prepared, captured):
+    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
+    stages.train_fold(
+        prepared / "data", prepared / "folds.parquet", 0, spec, "m.pt", "h.csv", "c.png"
+    )
+    ((args, kwargs),) = captured
+    _, train_set, val_set = args[:3]
+    assert ids_of(train_set) == [1, 3, 5, 7]  # fold 1; the blank tile (fold -1) nowhere
+    assert ids_of(val_set) == [0, 4, 6]
+    assert np.array_equal(train_set.masks, np.zeros_like(train_set.masks))  # odd rows: no salt
+    assert kwargs["init_checkpoint"] is None and kwargs["seed"] == 0
+
+
+def test_append_mode_adds_pseudo_labels(prepared, captured):
+    pseudo = np.ones((2, 101, 101), bool)
+    save_masks(prepared / "pseudo.npz", ["te1", "te3"], pseudo)
+    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
+    stages.train_fold(
+        prepared / "data",
+        prepared / "folds.parquet",
+        1,
+        spec,
+        "m.pt",
+        "h.csv",
+        "c.png",
+        mode="append",
+        pseudo_path=prepared / "pseudo.npz",
+    )
+    ((args, _),) = captured
+    assert ids_of(args[1]) == [0, 4, 6, 9, 11]
+    assert args[1].masks[-2:].all() and args[1].z[-1] == pytest.approx(350.0)  # median depth
+
+
+def test_pretrain_mode_starts_from_the_pretrained_weights(prepared, captured):
+    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
+    stages.train_fold(
+        prepared / "data",
+        prepared / "folds.parquet",
+        1,
+        spec,
+        "m.pt",
+        "h.csv",
+        "c.png",
+        mode="pretrain",
+        init_path="pre.pt",
+    )
+    assert captured[0][1]["init_checkpoint"] == "pre.pt"
+
+
+def test_pretrain_on_pseudo_validates_on_labelled_tiles(prepared, captured):
+    save_masks(prepared / "pseudo.npz", ["te0", "te2"], np.ones((2, 101, 101), bool))
+    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
+    stages.pretrain_on_pseudo(
+        prepared / "data", prepared / "pseudo.npz", spec, "m.pt", "h.csv", "c.png"
+    )
+    ((args, _),) = captured
+    assert ids_of(args[1]) == [8, 10]
+    assert ids_of(args[2]) == [0, 1, 3, 4, 5, 6, 7]  # every non-blank train tile
+
+
+def test_errors_name_the_problem(prepared, captured):
+    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
+    with pytest.raises(SaltsegError, match="fold 5 does not exist"):
+        stages.train_fold(
+            prepared / "data", prepared / "folds.parquet", 5, spec, "m.pt", "h.csv", "c.png"
+        )
+    save_masks(prepared / "bad.npz", ["nope"], np.ones((1, 101, 101), bool))
+    with pytest.raises(SaltsegError, match="'nope' is not in the prepared data"):
+        stages.pretrain_on_pseudo(
+            prepared / "data", prepared / "bad.npz", spec, "m.pt", "h.csv", "c.png"
+        )
+    save_masks(prepared / "empty.npz", [], np.zeros((0, 101, 101), bool))
+    with pytest.raises(SaltsegError, match="no pseudo labels"):
+        stages.pretrain_on_pseudo(
+            prepared / "data", prepared / "empty.npz", spec, "m.pt", "h.csv", "c.png"
+        )
+
+
+def _phase():
+    return {"loss": {"bce": 1.0}, "optimizer": {"name": "adam", "lr": 1e-3}, "epochs": 1}
