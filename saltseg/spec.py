@@ -456,10 +456,6 @@ class ModelSpec:
             top.fail(
                 f"{spec.input.pad} is not a multiple of {stride} (2 ** encoder_depth)", "input.pad"
             )
-        if spec.predict.snapshots == "cycles" and not any(
-            p.schedule.name == "cosine" for p in spec.train.phases
-        ):
-            top.fail("'cycles' needs a phase with a cosine schedule", "predict.snapshots")
         return spec
 
     def to_dict(self) -> dict[str, Any]:

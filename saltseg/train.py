@@ -86,7 +86,13 @@ def load_init(model: nn.Module, spec: ModelSpec, path: PathLike, snapshot: str =
             f"{path}: init snapshot {snapshot!r} must name one snapshot, got {names}"
         )
     name = names[0]
-    result = model.load_state_dict(ckpt.snapshots[name], strict=False)
+    try:
+        result = model.load_state_dict(ckpt.snapshots[name], strict=False)
+    except RuntimeError as exc:  # tensor shapes differ
+        problem = str(exc).splitlines()[-1].strip()
+        raise SaltsegError(
+            f"{path}: snapshot {name!r} does not fit the model ({problem})"
+        ) from None
     bad = [
         k for k in result.missing_keys + result.unexpected_keys if "classification_head" not in k
     ]

@@ -123,13 +123,6 @@ def test_errors_name_the_key_and_the_problem(path, value, message):
     assert "\n" not in str(info.value)
 
 
-def test_cycles_snapshots_need_a_cosine_phase():
-    d = copy.deepcopy(FULL)
-    d["train"]["phases"] = d["train"]["phases"][1:]
-    with pytest.raises(SaltsegError, match="predict.snapshots: 'cycles' needs"):
-        ModelSpec.from_dict(d)
-
-
 def test_missing_train_section_is_reported():
     with pytest.raises(SaltsegError, match="train.phases: required"):
         ModelSpec.from_dict({"model": {"arch": "Unet"}})

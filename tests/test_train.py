@@ -196,3 +196,12 @@ def test_worker_processes_give_the_same_kind_of_batches(tmp_path):
     spec.train.num_workers = 1
     history = run(tmp_path, spec, train_set=tiles(8))
     assert len(history) == 1 and np.isfinite(history["train_loss"]).all()
+
+
+def test_a_failed_run_leaves_no_outputs(tmp_path):
+    phases = [{"name": "boom", "loss": {"bce": 1.0}, "optimizer": {"name": "sgd", "lr": 1e30},
+               "epochs": 3}]  # fmt: skip
+    with pytest.raises(SaltsegError, match="diverged"):
+        run(tmp_path, tiny_spec(phases), val_set=tiles(3))
+    assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.csv").exists()
+    assert (tmp_path / "m.csv.partial").exists()  # kept for diagnosis
