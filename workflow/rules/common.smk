@@ -7,6 +7,22 @@ from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
 
+
+def canonical(value):
+    """Config values with sorted keys, recursively."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
+# Snakemake compares params as text: with sorted keys, reordering a config file (or a YAML dump
+# that sorts keys) is not mistaken for a change that re-runs jobs.
+_canonical = canonical(config)
+config.clear()
+config.update(_canonical)
+
 # Jobs import saltseg from this checkout, also inside `--use-conda` environments.
 os.environ.update(
     PYTHONPATH=os.pathsep.join(
@@ -14,7 +30,7 @@ os.environ.update(
     )
 )
 
-STAGES = list(config["stages"])
+STAGES = sorted(config["stages"], key=lambda name: int(name.removeprefix("stage")))
 N_FOLDS = config["folds"]["n_folds"]
 FOLDS = list(range(N_FOLDS))
 SYNTHETIC = config["data"]["source"] == "synthetic"
