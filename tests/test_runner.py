@@ -30,3 +30,21 @@ def test_result_and_logging_go_to_the_log(tmp_path):
     assert run_job(log, works, value=21) == 42
     text = log.read_text()
     assert "working on 21" in text and "works done in" in text
+
+
+def test_atomic_path_leaves_nothing_on_failure_and_usual_permissions(tmp_path):
+    import os
+
+    from saltseg.atomic import atomic_path
+
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_path(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
