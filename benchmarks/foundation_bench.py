@@ -1,7 +1,7 @@
 """Speed of the foundation: scoring 22,000 masks, and reading a Kaggle-layout folder.
 
-    python benchmarks/foundation_bench.py                 # metric only
-    python benchmarks/foundation_bench.py DATA_DIR        # also read and validate DATA_DIR
+python benchmarks/foundation_bench.py                 # metric only
+python benchmarks/foundation_bench.py DATA_DIR        # also read and validate DATA_DIR
 """
 
 from __future__ import annotations
