@@ -19,7 +19,7 @@ demo: $(BIN)/saltseg
 	@cat results/test_score.txt
 
 test: $(BIN)/saltseg
-	$(BIN)/pytest -n $(CORES) --durations=15
+	$(BIN)/pytest -n $(CORES) --dist loadfile --durations=15
 
 lint: $(BIN)/saltseg
 	$(BIN)/ruff check .
