@@ -216,9 +216,16 @@ def save_tileset(ts: TileSet, out_dir: str | os.PathLike) -> None:
         ts.table[TABLE_COLUMNS].to_parquet(tmp, index=False)
 
 
+def tileset_dir(path: str | os.PathLike) -> Path:
+    """The tile-set folder, given the folder or its ``tiles.parquet`` (what workflow rules pass)."""
+    path = Path(path)
+    return path.parent if path.suffix == ".parquet" else path
+
+
 def load_tileset(data_dir: str | os.PathLike, mmap: bool = True) -> TileSet:
-    """Load a tile set saved by :func:`save_tileset` (arrays memory-mapped by default)."""
-    data_dir = Path(data_dir)
+    """Load a tile set saved by :func:`save_tileset` (arrays memory-mapped by default);
+    ``data_dir`` is its folder or its ``tiles.parquet``."""
+    data_dir = tileset_dir(data_dir)
     mode = "r" if mmap else None
     try:
         table = pd.read_parquet(data_dir / "tiles.parquet")

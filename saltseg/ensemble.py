@@ -27,7 +27,7 @@ import pandas as pd
 from saltseg import metric
 from saltseg.atomic import atomic_path
 from saltseg.errors import SaltsegError
-from saltseg.folds import read_folds, tileset_dir
+from saltseg.folds import read_folds
 from saltseg.probs import dequantize, load_probs, quantize, save_probs
 
 logger = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ def train_truth(tiles_dir: str | os.PathLike, ids: np.ndarray) -> np.ndarray:
     """Train masks of ``ids`` (bool (N, 101, 101)) from a tile set (folder or its tiles.parquet)."""
     from saltseg.data import load_tileset
 
-    ts = load_tileset(tileset_dir(tiles_dir))
+    ts = load_tileset(tiles_dir)
     train = (ts.table["split"] == "train").to_numpy()
     index = {v: i for i, v in enumerate(ts.table["id"].astype(str).tolist()) if train[i]}
     missing = [i for i in ids.tolist() if i not in index]

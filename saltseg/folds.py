@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from saltseg.atomic import atomic_path
+from saltseg.data import tileset_dir
 from saltseg.errors import SaltsegError
 
 logger = logging.getLogger(__name__)
@@ -109,12 +110,6 @@ def assign_folds(
         np.bincount(fold_of_pool, minlength=n_folds).tolist(),
     )
     return pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "fold": folds})
-
-
-def tileset_dir(path: str | os.PathLike) -> Path:
-    """The tile-set folder, given the folder or its ``tiles.parquet`` (what workflow rules pass)."""
-    path = Path(path)
-    return path.parent if path.suffix == ".parquet" else path
 
 
 def read_tile_table(path: str | os.PathLike) -> pd.DataFrame:

@@ -351,9 +351,8 @@ def postprocess_files(
     mosaic = None
     if mosaic_layout is not None and (cfg.mosaic.enabled or truth_csv is not None):
         from saltseg.data import load_tileset
-        from saltseg.folds import tileset_dir
 
-        ts = load_tileset(tileset_dir(tiles_dir)).split("train")
+        ts = load_tileset(tiles_dir).split("train")
         mosaic = {
             "layout": read_layout(mosaic_layout),
             "train_ids": ts.table["id"].astype(str).to_numpy(),

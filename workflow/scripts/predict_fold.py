@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from saltseg.runner import run_job
 from saltseg.stages import predict_fold
 
@@ -7,7 +5,7 @@ run_job(
     snakemake.log[0],
     predict_fold,
     model_path=snakemake.input.model,
-    data_dir=Path(snakemake.input.data).parent,
+    data_dir=snakemake.input.data,
     folds_path=snakemake.input.folds,
     fold=int(snakemake.wildcards.fold),
     oof_path=snakemake.output.oof,

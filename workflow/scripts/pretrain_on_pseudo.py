@@ -1,12 +1,10 @@
-from pathlib import Path
-
 from saltseg.runner import run_job
 from saltseg.stages import pretrain_on_pseudo
 
 run_job(
     snakemake.log[0],
     pretrain_on_pseudo,
-    data_dir=Path(snakemake.input.data).parent,
+    data_dir=snakemake.input.data,
     pseudo_path=snakemake.input.pseudo,
     spec=snakemake.params.spec,
     model_path=snakemake.output.model,

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from saltseg.pipeline import make_submission
 from saltseg.runner import run_job
 
@@ -7,7 +5,7 @@ run_job(
     snakemake.log[0],
     make_submission,
     masks_path=snakemake.input.masks,
-    data_dir=Path(snakemake.input.data).parent,
+    data_dir=snakemake.input.data,
     csv_path=snakemake.output.csv,
     score_path=snakemake.output.score,
     truth_dir=snakemake.input.get("truth"),

@@ -1,12 +1,10 @@
-from pathlib import Path
-
 from saltseg.runner import run_job
 from saltseg.stages import train_fold
 
 run_job(
     snakemake.log[0],
     train_fold,
-    data_dir=Path(snakemake.input.data).parent,
+    data_dir=snakemake.input.data,
     folds_path=snakemake.input.folds,
     fold=int(snakemake.wildcards.fold),
     spec=snakemake.params.spec,
