@@ -97,17 +97,16 @@ def plot_mosaics(
     n: int = 4,
 ) -> None:
     """Picture of the largest mosaics with train masks and post-processed test masks."""
-    import pandas as pd
-
     from saltseg.masks_io import load_masks
     from saltseg.mosaic_plot import plot_mosaics as plot
+    from saltseg.postprocess import read_layout
 
     tiles = data.load_tileset(data_dir)
     ids = tiles.table["id"].to_numpy()
     train = tiles.table["split"].eq("train").to_numpy()
     test_ids, test_masks = load_masks(masks_path)
     plot(
-        pd.read_parquet(layout_path),
+        read_layout(layout_path),
         ids,
         np.asarray(tiles.images),
         dict(zip(ids[train], tiles.masks[train], strict=True)),

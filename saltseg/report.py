@@ -143,6 +143,6 @@ def build_report(
         "per-epoch figures: `history.csv` beside them.",
         "",
     ]
-    _plot({k: v for k, v in stage_tables.items()}, times, out_png)
+    _plot(stage_tables, times, out_png)
     with atomic_path(out_md) as tmp:
         tmp.write_text("\n".join(lines))

@@ -10,6 +10,8 @@ import pandas as pd
 
 from saltseg.data import TileSet, load_tileset
 from saltseg.errors import SaltsegError
+from saltseg.folds import read_folds
+from saltseg.masks_io import load_masks
 from saltseg.probs import save_probs
 from saltseg.samples import Samples
 
@@ -34,15 +36,11 @@ def depths(table: pd.DataFrame) -> np.ndarray:
 
 def _samples(tiles: TileSet, rows: np.ndarray, z: np.ndarray, with_masks: bool = True) -> Samples:
     rows = np.asarray(rows)
-    return Samples(
-        images=np.ascontiguousarray(tiles.images[rows]),
-        masks=np.ascontiguousarray(tiles.masks[rows]) if with_masks else None,
-        z=z[rows],
-    )
+    return Samples(tiles.images[rows], tiles.masks[rows] if with_masks else None, z[rows])
 
 
 def _fold_rows(tiles: TileSet, folds_path: PathLike, fold: int) -> tuple[np.ndarray, np.ndarray]:
-    folds = pd.read_parquet(folds_path).set_index("id")["fold"]
+    folds = read_folds(folds_path).set_index("id")["fold"]
     train_ids = tiles.table["split"].eq("train").to_numpy()
     fold_of = tiles.table["id"].map(folds).to_numpy()
     if np.isnan(fold_of[train_ids].astype(float)).any():
@@ -57,8 +55,6 @@ def _fold_rows(tiles: TileSet, folds_path: PathLike, fold: int) -> tuple[np.ndar
 def _pseudo_samples(
     tiles: TileSet, pseudo_path: PathLike, z: np.ndarray, max_images: int | None = None
 ) -> Samples:
-    from saltseg.masks_io import load_masks
-
     ids, masks = load_masks(pseudo_path)
     if max_images is not None and len(ids) > max_images:
         # Keep a seeded random subset: the labels are already the confident ones.
@@ -69,7 +65,7 @@ def _pseudo_samples(
     if missing:
         raise SaltsegError(f"{pseudo_path}: id {missing[0]!r} is not in the prepared data")
     rows = row_of.loc[ids].to_numpy()
-    return Samples(images=np.ascontiguousarray(tiles.images[rows]), masks=masks, z=z[rows])
+    return Samples(tiles.images[rows], masks, z[rows])
 
 
 def _concat(a: Samples, b: Samples) -> Samples:

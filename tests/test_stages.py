@@ -41,6 +41,15 @@ def captured(monkeypatch):
     return calls
 
 
+# train() is replaced by a recorder in these tests, so the spec is never built into a model.
+SPEC = {
+    "model": {"encoder": "resnet18"},
+    "train": {
+        "phases": [{"loss": {"bce": 1.0}, "optimizer": {"name": "adam", "lr": 1e-3}, "epochs": 1}]
+    },
+}
+
+
 def ids_of(samples):
     return samples.images[:, 0, 0].tolist()  # the fixture's images are their row number
 
@@ -52,9 +61,8 @@ def test_depths_fill_unknown_with_the_median():
 
 
 def test_fold_trains_on_other_folds_and_validates_on_its_own(prepared, captured):
-    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
     stages.train_fold(
-        prepared / "data", prepared / "folds.parquet", 0, spec, "m.pt", "h.csv", "c.png"
+        prepared / "data", prepared / "folds.parquet", 0, SPEC, "m.pt", "h.csv", "c.png"
     )
     ((args, kwargs),) = captured
     _, train_set, val_set = args[:3]
@@ -67,12 +75,11 @@ def test_fold_trains_on_other_folds_and_validates_on_its_own(prepared, captured)
 def test_append_mode_adds_pseudo_labels(prepared, captured):
     pseudo = np.ones((2, 101, 101), bool)
     save_masks(prepared / "pseudo.npz", ["te1", "te3"], pseudo)
-    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
     stages.train_fold(
         prepared / "data",
         prepared / "folds.parquet",
         1,
-        spec,
+        SPEC,
         "m.pt",
         "h.csv",
         "c.png",
@@ -85,12 +92,11 @@ def test_append_mode_adds_pseudo_labels(prepared, captured):
 
 
 def test_pretrain_mode_starts_from_the_pretrained_weights(prepared, captured):
-    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
     stages.train_fold(
         prepared / "data",
         prepared / "folds.parquet",
         1,
-        spec,
+        SPEC,
         "m.pt",
         "h.csv",
         "c.png",
@@ -102,9 +108,8 @@ def test_pretrain_mode_starts_from_the_pretrained_weights(prepared, captured):
 
 def test_pretrain_on_pseudo_validates_on_labelled_tiles(prepared, captured):
     save_masks(prepared / "pseudo.npz", ["te0", "te2"], np.ones((2, 101, 101), bool))
-    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
     stages.pretrain_on_pseudo(
-        prepared / "data", prepared / "pseudo.npz", spec, "m.pt", "h.csv", "c.png"
+        prepared / "data", prepared / "pseudo.npz", SPEC, "m.pt", "h.csv", "c.png"
     )
     ((args, _),) = captured
     assert ids_of(args[1]) == [8, 10]
@@ -112,22 +117,17 @@ def test_pretrain_on_pseudo_validates_on_labelled_tiles(prepared, captured):
 
 
 def test_errors_name_the_problem(prepared, captured):
-    spec = {"model": {"encoder": "resnet18"}, "train": {"phases": [_phase()]}}
     with pytest.raises(SaltsegError, match="fold 5 does not exist"):
         stages.train_fold(
-            prepared / "data", prepared / "folds.parquet", 5, spec, "m.pt", "h.csv", "c.png"
+            prepared / "data", prepared / "folds.parquet", 5, SPEC, "m.pt", "h.csv", "c.png"
         )
     save_masks(prepared / "bad.npz", ["nope"], np.ones((1, 101, 101), bool))
     with pytest.raises(SaltsegError, match="'nope' is not in the prepared data"):
         stages.pretrain_on_pseudo(
-            prepared / "data", prepared / "bad.npz", spec, "m.pt", "h.csv", "c.png"
+            prepared / "data", prepared / "bad.npz", SPEC, "m.pt", "h.csv", "c.png"
         )
     save_masks(prepared / "empty.npz", [], np.zeros((0, 101, 101), bool))
     with pytest.raises(SaltsegError, match="no pseudo labels"):
         stages.pretrain_on_pseudo(
-            prepared / "data", prepared / "empty.npz", spec, "m.pt", "h.csv", "c.png"
+            prepared / "data", prepared / "empty.npz", SPEC, "m.pt", "h.csv", "c.png"
         )
-
-
-def _phase():
-    return {"loss": {"bce": 1.0}, "optimizer": {"name": "adam", "lr": 1e-3}, "epochs": 1}

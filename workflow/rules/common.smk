@@ -34,6 +34,9 @@ STAGES = sorted(config["stages"], key=lambda name: int(name.removeprefix("stage"
 N_FOLDS = config["folds"]["n_folds"]
 FOLDS = list(range(N_FOLDS))
 SYNTHETIC = config["data"]["source"] == "synthetic"
+SYNTH_DIR = "results/synth"
+# The Kaggle-layout folder prepare_data reads: the synth rule's output or the user's folder.
+DATA_DIR = SYNTH_DIR if SYNTHETIC else config["data"]["source"]
 KAGGLE_HINT = (
     "get the competition files with the Kaggle CLI "
     "(kaggle competitions download -c tgs-salt-identification-challenge), "
@@ -48,20 +51,17 @@ wildcard_constraints:
     fold=r"\d+",
 
 
-if not SYNTHETIC and not Path(config["data"]["source"]).is_dir():
+if not SYNTHETIC and not Path(DATA_DIR).is_dir():
     logging.getLogger("saltseg").warning(
-        "data folder %s not found: %s", config["data"]["source"], KAGGLE_HINT
+        "data folder %s not found: %s", DATA_DIR, KAGGLE_HINT
     )
 
 
 def data_source(wildcards=None):
-    """The input folder of prepare_data: the synth rule's output or the user's Kaggle folder."""
-    if SYNTHETIC:
-        return "results/synth"
-    source = config["data"]["source"]
+    """prepare_data's input: DATA_DIR when it exists or will be made by the synth rule."""
     # A missing folder is reported by prepare_data with the download hint, not as a bare
     # MissingInputException, so `snakemake -n` still shows the DAG.
-    return source if Path(source).is_dir() else []
+    return DATA_DIR if SYNTHETIC or Path(DATA_DIR).is_dir() else []
 
 
 def stage_config(stage):
@@ -152,15 +152,13 @@ def postprocess_inputs(wildcards):
     inputs = {}
     if mosaic_enabled():
         inputs["layout"] = rules.build_mosaic.output.layout
-    if SYNTHETIC:
-        inputs["truth"] = (
-            "results/synth"  # test masks in truth/test.csv measure each rule
-        )
+    # With synthetic data, the test masks in truth/test.csv measure each rule.
+    inputs.update(truth_input(wildcards))
     return inputs
 
 
 def truth_input(wildcards):
-    return {"truth": "results/synth"} if SYNTHETIC else {}
+    return {"truth": SYNTH_DIR} if SYNTHETIC else {}
 
 
 def report_inputs(wildcards):

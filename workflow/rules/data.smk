@@ -3,7 +3,7 @@
 
 rule synth:
     output:
-        data=directory("results/synth"),
+        data=directory(SYNTH_DIR),
     log:
         "results/logs/synth.log",
     conda:
@@ -26,7 +26,7 @@ rule prepare_data:
     conda:
         "../envs/saltseg.yaml"
     params:
-        source=lambda w: "results/synth" if SYNTHETIC else config["data"]["source"],
+        source=DATA_DIR,
         hint=KAGGLE_HINT,
     script:
         "../scripts/prepare_data.py"
