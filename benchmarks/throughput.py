@@ -1,8 +1,9 @@
 """Data-pipeline overhead of saltseg training and prediction.
 
 Compares, in one process and on the same model:
-- training: images/s of saltseg.train.train (augmentation, channels, geometry, loss, optimizer)
-  vs a raw loop of forward + loss + backward + step on ready-made random tensors;
+- training: images/s of saltseg.train.train_epoch (the epoch loop of train_fold: augmentation,
+  channels, geometry, loss, optimizer, progress) vs a raw loop of forward + loss + backward + step
+  on ready-made random tensors, epoch by epoch, alternating;
 - prediction: images/s of saltseg.predict.predict (no TTA, one snapshot) vs raw no-grad forwards.
 
     .venv/bin/python benchmarks/throughput.py --encoder resnet18 --depth 3 --pad 64 --resize 56
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 import yaml
 
-from saltseg.checkpoint import load_checkpoint
+from saltseg.checkpoint import save_checkpoint
 from saltseg.device import autocast, resolve_device
 from saltseg.feed import to_inputs, to_network, train_loader
 from saltseg.geometry import Geometry
@@ -30,7 +31,7 @@ from saltseg.losses import SegLoss
 from saltseg.model import build_model, split_outputs
 from saltseg.predict import predict
 from saltseg.spec import ModelSpec
-from saltseg.train import Samples, make_optimizer, train
+from saltseg.train import Samples, make_optimizer, train_epoch
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,7 +49,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default auto)")
     p.add_argument("--images", type=int, default=192, help="random tiles to train/predict on")
-    p.add_argument("--rounds", type=int, default=3, help="alternating timing rounds")
+    p.add_argument("--rounds", type=int, default=8, help="alternating timing rounds")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
@@ -99,32 +100,56 @@ def random_tiles(n: int, seed: int = 0) -> Samples:
     return Samples(images, masks, rng.uniform(50, 950, n).astype(np.float32))
 
 
-def raw_train_rate(spec: ModelSpec, device: torch.device, steps: int) -> float:
-    """Images/s of forward + loss + backward + step on tensors already on the device."""
+def paired_train_rates(
+    spec: ModelSpec, samples: Samples, device: torch.device, rounds: int
+) -> tuple[list[float], list[float], torch.nn.Module]:
+    """Images/s of saltseg's ``train_epoch`` and of a raw loop, epoch by epoch, alternating.
+
+    Both train the same model with the same optimizer; the raw loop runs as many steps of forward +
+    loss + backward + step on tensors already on the device (a few distinct batches: re-using one
+    would flatter it with warm caches). Alternating epochs cancels the drift of a shared machine.
+    """
     torch.manual_seed(0)
-    model = build_model(spec.model, spec.in_channels).to(device).train()
+    model = build_model(spec.model, spec.in_channels, pretrained=False).to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
     phase = spec.train.phases[0]
     optimizer, criterion = make_optimizer(model, phase.optimizer), SegLoss(phase.loss)
+    loader = train_loader(samples, spec, device, seed=0)
+    geometry = Geometry.from_spec(spec.input)
     b, side = spec.train.batch_size, spec.input.pad
-    # A few distinct batches: re-using one tensor would flatter the raw loop (warm caches).
     xs = [torch.randn(b, spec.in_channels, side, side, device=device) for _ in range(4)]
     ys = [(torch.rand(b, 1, side, side, device=device) > 0.5).float() for _ in range(4)]
+    if device.type == "cuda":
+        xs = [x.contiguous(memory_format=torch.channels_last) for x in xs]
 
-    def step(k: int) -> None:
-        with autocast(device):
-            logits, _ = split_outputs(model(xs[k % 4]))
-        loss = criterion(logits, ys[k % 4])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    def raw_epoch() -> float:
+        model.train()
+        _sync(device)
+        start = time.perf_counter()
+        for k in range(len(loader)):
+            with autocast(device):
+                logits, _ = split_outputs(model(xs[k % 4]))
+            loss = criterion(logits, ys[k % 4])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        _sync(device)
+        return len(loader) * b / (time.perf_counter() - start)
 
-    step(0)  # warm-up
-    _sync(device)
-    start = time.perf_counter()
-    for k in range(steps):
-        step(k)
-    _sync(device)
-    return steps * b / (time.perf_counter() - start)
+    def saltseg_epoch() -> float:
+        _sync(device)
+        start = time.perf_counter()
+        _, seen, _ = train_epoch(model, loader, spec, geometry, criterion, optimizer, device)
+        _sync(device)
+        return seen / (time.perf_counter() - start)
+
+    raw_epoch(), saltseg_epoch()  # warm-up: allocator, kernels selection
+    pipe, raw = [], []
+    for _ in range(rounds):
+        raw.append(raw_epoch())
+        pipe.append(saltseg_epoch())
+    return pipe, raw, model
 
 
 @torch.no_grad()
@@ -160,14 +185,22 @@ def data_only_rate(samples: Samples, spec: ModelSpec, device: torch.device) -> f
     return seen / (time.perf_counter() - start)
 
 
+def _timed_predict(ckpt: Path, samples: Samples, args: argparse.Namespace) -> float:
+    start = time.perf_counter()
+    predict(ckpt, samples, device=args.device, threads=args.threads, tta=[], snapshots="final")
+    return time.perf_counter() - start
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
-def overhead(pipeline: float, raw: float) -> str:
-    """Extra time per image of the pipeline relative to the raw loop."""
-    return f"{100.0 * (raw / pipeline - 1.0):+.1f}%"
+def overhead(pipeline: list[float], raw: list[float]) -> str:
+    """Extra time per image of the pipeline relative to the raw loop: the median over the pairs
+    measured back to back (robust to the machine's speed drifting between pairs)."""
+    ratios = [r / p - 1.0 for p, r in zip(pipeline, raw, strict=True)]
+    return f"{100.0 * statistics.median(ratios):+.1f}%"
 
 
 def main() -> None:
@@ -176,40 +209,42 @@ def main() -> None:
     spec = make_spec(args)
     device = resolve_device(args.device, args.threads)
     samples = random_tiles(args.images)
-    steps = max(3, args.images // spec.train.batch_size)
     print(f"device {device} ({args.threads} threads), {spec.model.arch}/{spec.model.encoder} "
           f"depth {spec.model.encoder_depth}, input {spec.input.resize or 101}->{spec.input.pad}, "
           f"channels {spec.input.channels}, batch {spec.train.batch_size}, "
           f"{args.images} tiles")  # fmt: skip
-    # Other processes make CPU timings noisy: alternate the measurements and compare medians.
-    rows = {"train": ([], []), "predict": ([], [])}
+    # Other processes make CPU timings noisy: alternate the measurements, compare pair by pair.
+    rows = {"train": ([], []), "predict": ([], []), "predict steady": ([], [])}
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "m.pt"
-        for _ in range(args.rounds):
-            rows["train"][1].append(raw_train_rate(spec, device, steps))
-            history = train(spec, samples, None, ckpt, Path(tmp) / "h.csv", Path(tmp) / "c.png",
-                            device=args.device, threads=args.threads)  # fmt: skip
-            rows["train"][0].append(float(history["images_per_s"].iloc[-1]))
-        model = build_model(spec.model, spec.in_channels, pretrained=False).to(device)
-        model.load_state_dict(load_checkpoint(ckpt).snapshots["final"])
-        many = random_tiles(4 * args.images, seed=1)  # the fixed cost is paid once per call
+        pipe, raw, model = paired_train_rates(spec, samples, device, args.rounds)
+        rows["train"] = (pipe, raw)
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        save_checkpoint(ckpt, {"final": state}, spec, spec.in_channels)
+        many = random_tiles(4 * args.images, seed=1)
+        one = random_tiles(1, seed=2)
+        fixed = []
         for _ in range(args.rounds):
             rows["predict"][1].append(raw_predict_rate(model, spec, device, len(many)))
-            start = time.perf_counter()
-            predict(ckpt, many, device=args.device, threads=args.threads, tta=[],
-                    snapshots="final")  # fmt: skip
-            rows["predict"][0].append(len(many) / (time.perf_counter() - start))
+            seconds = _timed_predict(ckpt, many, args)
+            rows["predict"][0].append(len(many) / seconds)
+            # Loading the checkpoint and building the model, paid once per call (per fold).
+            fixed.append(_timed_predict(ckpt, one, args))
+            rows["predict steady"][0].append(len(many) / (seconds - fixed[-1]))
+            rows["predict steady"][1].append(rows["predict"][1][-1])
         data_rate = data_only_rate(samples, spec, device)
-    print(
-        f"{'':10s}{'saltseg':>10s}{'raw':>10s}{'overhead':>10s}   images/s, median of {args.rounds}"
-    )
+    print(f"{'':15s}{'saltseg':>9s}{'raw':>9s}{'overhead':>10s}   images/s, medians of "
+          f"{args.rounds} alternating pairs")  # fmt: skip
     for name, (pipe, raw) in rows.items():
         p, r = statistics.median(pipe), statistics.median(raw)
         print(
-            f"{name:10s}{p:10.1f}{r:10.1f}{overhead(p, r):>10s}   saltseg "
+            f"{name:15s}{p:9.1f}{r:9.1f}{overhead(pipe, raw):>10s}   saltseg "
             f"{'/'.join(f'{v:.0f}' for v in pipe)}, raw {'/'.join(f'{v:.0f}' for v in raw)}"
         )
-    print("(predict includes loading the checkpoint and building the model)")
+    print(
+        f"(predict includes loading the checkpoint and building the model, "
+        f"{1000 * statistics.median(fixed):.0f} ms a call; 'predict steady' leaves that out)"
+    )
     raw_train = statistics.median(rows["train"][1])
     print(f"data pipeline alone (augment + channels + geometry): {data_rate:.0f} images/s, "
           f"{100.0 * raw_train / data_rate:.1f}% of a raw training step")  # fmt: skip
