@@ -1,8 +1,9 @@
 """Combine fold models and model families into one stage prediction, and score it out of fold.
 
-Per stage:
+Per model (:func:`average_folds_files`):
   (a) fold average: the mean of a model's fold-model test probability maps;
   (b) OOF assembly: each train id's map taken from the fold model that held it out;
+Per stage, and across stages for the final blend (:func:`blend_named_files`):
   (c) blend: weighted mean over models (weights normalised), for OOF and test alike;
   (d) a score table: OOF metric per model and for the blend at 0.5, and the best threshold
       (searched on a grid, default 0.30..0.70 step 0.01) with the metric there.
@@ -244,71 +245,6 @@ def _write_table(table: pd.DataFrame, out_table: str | os.PathLike) -> None:
         table.to_csv(tmp, index=False, float_format="%.6f")
 
 
-def ensemble_stage(
-    models: Mapping[str, Mapping],
-    folds_parquet: str | os.PathLike,
-    tiles_dir: str | os.PathLike,
-    out_oof: str | os.PathLike,
-    out_test: str | os.PathLike,
-    out_table: str | os.PathLike,
-    out_model_dir: str | os.PathLike | None = None,
-    thresholds: Sequence[float] = THRESHOLDS,
-) -> pd.DataFrame:
-    """Fold-average, OOF-assemble, blend and score the models of one stage.
-
-    ``models``: ``{name: {"weight": w, "oof": [fold 0 path, fold 1 path, ...],
-    "test": [path per fold model]}}`` with probability files of saltseg.probs; OOF list entry k
-    holds fold k's model predictions on (at least) fold k's validation ids.
-    Writes ``out_oof`` (blended OOF maps of every id with fold >= 0), ``out_test`` (blended test
-    maps), ``out_table`` (score CSV) and, when ``out_model_dir`` is given, per model
-    ``<name>.oof.npz`` and ``<name>.test.npz`` there (inputs for a cross-stage blend).
-    """
-    if not models:
-        raise SaltsegError("ensemble: no models in this stage")
-    folds = read_folds(folds_parquet)
-    oof_ids, _, n_folds = _oof_ids(folds)
-    truth = train_truth(tiles_dir, oof_ids)
-    for name, spec in models.items():
-        if any(k not in spec for k in ("weight", "oof", "test")) or not spec["test"]:
-            raise SaltsegError(f"ensemble: model {name!r} needs a weight and oof and test paths")
-    weights = {name: float(spec["weight"]) for name, spec in models.items()}
-    w = dict(zip(weights, normalise_weights(list(weights.values()), "ensemble"), strict=True))
-
-    model_oof: dict[str, np.ndarray] = {}
-    test_ids: np.ndarray | None = None
-    test_sum: np.ndarray | None = None
-    for name, spec in models.items():
-        if len(spec["oof"]) != n_folds:
-            raise SaltsegError(
-                f"{folds_parquet}: {n_folds} folds but model {name!r} "
-                f"has {len(spec['oof'])} OOF files"
-            )
-        logger.info("model %s: assembling OOF from %d folds", name, n_folds)
-        ids, oof = _assemble((_load(p) for p in spec["oof"]), folds)
-        model_oof[name] = oof
-        logger.info("model %s: averaging %d test predictions", name, len(spec["test"]))
-        n_test = len(spec["test"])
-        ids_t, test = _weighted_mean((_load(p) for p in spec["test"]), [1.0 / n_test] * n_test)
-        if out_model_dir is not None:
-            save_probs(Path(out_model_dir) / f"{name}.oof.npz", ids, oof)
-            save_probs(Path(out_model_dir) / f"{name}.test.npz", ids_t, test)
-        if test_sum is None:
-            test_ids, test_sum = ids_t, np.float32(w[name]) * test
-        else:
-            test_sum += np.float32(w[name]) * _reorder(
-                f"model {name!r} test", ids_t, test, test_ids
-            )
-        del test
-
-    blended_oof = sum(np.float32(w[n]) * p for n, p in model_oof.items())
-    table = score_table(truth, model_oof, weights, _saved(blended_oof), thresholds)
-    save_probs(out_oof, oof_ids, blended_oof)
-    save_probs(out_test, test_ids, test_sum)
-    _write_table(table, out_table)
-    logger.info("stage scores:\n%s", table.to_string(index=False))
-    return table
-
-
 def blend_files(inputs: Sequence[tuple[str | os.PathLike, float]], out: str | os.PathLike) -> Pred:
     """Weighted blend of probability files (weights normalised); ids follow the first file."""
     if not inputs:
@@ -359,6 +295,11 @@ def average_folds_files(
 ) -> None:
     """One model's OOF maps (fold k's ids from fold k's file) and fold-averaged test maps."""
     folds = read_folds(folds_parquet)
+    n_folds = _oof_ids(folds)[2]
+    if len(oof_paths) != n_folds:
+        raise SaltsegError(f"{folds_parquet}: {n_folds} folds but {len(oof_paths)} OOF files")
+    if not test_paths:
+        raise SaltsegError(f"{out_test}: no test predictions to average")
     ids, oof = _assemble((_load(p) for p in oof_paths), folds)
     save_probs(out_oof, ids, oof)
     n = len(test_paths)

@@ -1,4 +1,4 @@
-"""Ensembling: fold averages, OOF assembly, blends, threshold search, the stage file wrapper."""
+"""Ensembling: fold averages, OOF assembly, blends, threshold search, the file wrappers."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from saltseg.ensemble import (
     BLEND_ROW,
     TABLE_COLUMNS,
     assemble_oof,
+    average_folds_files,
     best_threshold,
     blend,
     blend_files,
+    blend_named_files,
     blend_oof_files,
-    ensemble_stage,
     fold_average,
     read_oof_threshold,
     threshold_scores,
@@ -159,17 +160,27 @@ def stage_files(tmp_path):
     return tmp_path, models, truth, train_ids, test_ids
 
 
-def test_ensemble_stage_writes_blends_and_table(stage_files) -> None:
-    root, models, truth, train_ids, test_ids = stage_files
-    table = ensemble_stage(
-        models,
-        root / "folds.parquet",
+def run_stage(root, models, out):
+    """What the workflow does for one stage: average_folds per model, then the stage blend."""
+    for name, spec in models.items():
+        average_folds_files(
+            spec["oof"], spec["test"], root / "folds.parquet",
+            out / f"{name}.oof.npz", out / f"{name}.test.npz",
+        )  # fmt: skip
+    return blend_named_files(
+        {name: spec["weight"] for name, spec in models.items()},
+        [out / f"{name}.oof.npz" for name in models],
+        [out / f"{name}.test.npz" for name in models],
         root / "tiles",
-        root / "out" / "oof.npz",
-        root / "out" / "test.npz",
-        root / "out" / "table.csv",
-        out_model_dir=root / "out" / "models",
+        out / "oof.npz",
+        out / "test.npz",
+        out / "table.csv",
     )
+
+
+def test_stage_ensemble_writes_blends_and_table(stage_files) -> None:
+    root, models, truth, train_ids, test_ids = stage_files
+    table = run_stage(root, models, root / "out")
     oof_ids, oof = load_probs(root / "out" / "oof.npz")
     assert oof_ids.tolist() == train_ids[1:]  # the blank tile (fold -1) is left out
     expected = np.where(truth[1:], 0.75 * 0.9 + 0.25 * 0.6, 0.75 * 0.1 + 0.25 * 0.4)
@@ -182,9 +193,9 @@ def test_ensemble_stage_writes_blends_and_table(stage_files) -> None:
     np.testing.assert_allclose(
         test, 0.75 * 0.2 + 0.25 * 0.25 + 0.01 * j, atol=2 / 255
     )  # two quantisations
-    good_ids, good_test = load_probs(root / "out" / "models" / "good.test.npz")
+    good_ids, good_test = load_probs(root / "out" / "good.test.npz")
     j = tile_index(good_ids, test_ids)
-    np.testing.assert_allclose(good_test, 0.2 + 0.01 * j, atol=2 / 255)  # two quantisations
+    np.testing.assert_allclose(good_test, 0.2 + 0.01 * j, atol=1 / 255)  # one quantisation
 
     on_disk = pd.read_csv(root / "out" / "table.csv")
     assert list(on_disk.columns) == TABLE_COLUMNS
@@ -196,17 +207,24 @@ def test_ensemble_stage_writes_blends_and_table(stage_files) -> None:
     assert read_oof_threshold(root / "out" / "table.csv") == pytest.approx(0.50)
 
 
-def test_ensemble_stage_rejects_wrong_number_of_oof_files(stage_files) -> None:
+def test_average_folds_rejects_wrong_number_of_oof_files(stage_files) -> None:
     root, models, *_ = stage_files
-    models["good"]["oof"] = models["good"]["oof"][:2]
-    with pytest.raises(SaltsegError, match="3 folds but model 'good' has 2 OOF files"):
-        ensemble_stage(
-            models,
-            root / "folds.parquet",
-            root / "tiles",
-            root / "o.npz",
-            root / "t.npz",
-            root / "x.csv",
+    good = models["good"]
+    with pytest.raises(SaltsegError, match="folds.parquet: 3 folds but 2 OOF files"):
+        average_folds_files(
+            good["oof"][:2], good["test"], root / "folds.parquet", root / "o.npz", root / "t.npz"
+        )
+    assert not (root / "o.npz").exists()
+    assert not (root / "t.npz").exists()
+
+
+def test_average_folds_rejects_a_fold_file_missing_its_validation_ids(stage_files) -> None:
+    root, models, *_ = stage_files
+    good = models["good"]
+    swapped = [good["oof"][1], good["oof"][0], good["oof"][2]]
+    with pytest.raises(SaltsegError, match="validation id"):
+        average_folds_files(
+            swapped, good["test"], root / "folds.parquet", root / "o.npz", root / "t.npz"
         )
     assert not (root / "o.npz").exists()
 
@@ -214,10 +232,7 @@ def test_ensemble_stage_rejects_wrong_number_of_oof_files(stage_files) -> None:
 def test_blend_files_and_oof_blend(stage_files) -> None:
     root, models, truth, train_ids, test_ids = stage_files
     out = root / "out"
-    ensemble_stage(
-        models, root / "folds.parquet", root / "tiles", out / "oof.npz", out / "test.npz",
-        out / "table.csv", out_model_dir=out,
-    )  # fmt: skip
+    run_stage(root, models, out)
     ids, probs = blend_files(
         [(out / "good.test.npz", 1.0), (out / "weak.test.npz", 3.0)], out / "b.npz"
     )
