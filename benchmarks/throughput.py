@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from saltseg.checkpoint import save_checkpoint
-from saltseg.device import autocast, resolve_device
+from saltseg.device import Compute, resolve_compute
 from saltseg.feed import to_inputs, to_network, train_loader
 from saltseg.geometry import Geometry
 from saltseg.losses import SegLoss
@@ -52,6 +52,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=8, help="alternating timing rounds")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--precision", default="auto", help="auto | bf16 | fp32")
     return p.parse_args()
 
 
@@ -101,7 +102,7 @@ def random_tiles(n: int, seed: int = 0) -> Samples:
 
 
 def paired_train_rates(
-    spec: ModelSpec, samples: Samples, device: torch.device, rounds: int
+    spec: ModelSpec, samples: Samples, compute: Compute, rounds: int
 ) -> tuple[list[float], list[float], torch.nn.Module]:
     """Images/s of saltseg's ``train_epoch`` and of a raw loop, epoch by epoch, alternating.
 
@@ -110,25 +111,25 @@ def paired_train_rates(
     would flatter it with warm caches). Alternating epochs cancels the drift of a shared machine.
     """
     torch.manual_seed(0)
-    model = build_model(spec.model, spec.in_channels, pretrained=False).to(device)
-    if device.type == "cuda":
-        model.to(memory_format=torch.channels_last)
+    model = compute.prepare(build_model(spec.model, spec.in_channels, pretrained=False))
+    device = compute.device
     phase = spec.train.phases[0]
     optimizer, criterion = make_optimizer(model, phase.optimizer), SegLoss(phase.loss)
-    loader = train_loader(samples, spec, device, seed=0)
+    loader = train_loader(samples, spec, compute, seed=0)
     geometry = Geometry.from_spec(spec.input)
     b, side = spec.train.batch_size, spec.input.pad
-    xs = [torch.randn(b, spec.in_channels, side, side, device=device) for _ in range(4)]
+    xs = [
+        compute.layout(torch.randn(b, spec.in_channels, side, side, device=device))
+        for _ in range(4)
+    ]
     ys = [(torch.rand(b, 1, side, side, device=device) > 0.5).float() for _ in range(4)]
-    if device.type == "cuda":
-        xs = [x.contiguous(memory_format=torch.channels_last) for x in xs]
 
     def raw_epoch() -> float:
         model.train()
         _sync(device)
         start = time.perf_counter()
         for k in range(len(loader)):
-            with autocast(device):
+            with compute.autocast():
                 logits, _ = split_outputs(model(xs[k % 4]))
             loss = criterion(logits, ys[k % 4])
             optimizer.zero_grad(set_to_none=True)
@@ -140,7 +141,7 @@ def paired_train_rates(
     def saltseg_epoch() -> float:
         _sync(device)
         start = time.perf_counter()
-        _, seen, _ = train_epoch(model, loader, spec, geometry, criterion, optimizer, device)
+        _, seen, _ = train_epoch(model, loader, spec, geometry, criterion, optimizer, compute)
         _sync(device)
         return seen / (time.perf_counter() - start)
 
@@ -153,41 +154,43 @@ def paired_train_rates(
 
 
 @torch.no_grad()
-def raw_predict_rate(
-    model: torch.nn.Module, spec: ModelSpec, device: torch.device, n: int
-) -> float:
-    b, side = spec.predict.batch_size, spec.input.pad
-    xs = [torch.randn(b, spec.in_channels, side, side, device=device) for _ in range(4)]
+def raw_predict_rate(model: torch.nn.Module, spec: ModelSpec, compute: Compute, n: int) -> float:
+    b, side, device = spec.predict.batch_size, spec.input.pad, compute.device
+    xs = [
+        compute.layout(torch.randn(b, spec.in_channels, side, side, device=device))
+        for _ in range(4)
+    ]
     model.eval()
-    with autocast(device):
+    with compute.autocast():
         model(xs[0])
     _sync(device)
     start = time.perf_counter()
     done = 0
     while done < n:
-        with autocast(device):
+        with compute.autocast():
             torch.sigmoid(split_outputs(model(xs[(done // b) % 4]))[0].float())
         done += b
     _sync(device)
     return done / (time.perf_counter() - start)
 
 
-def data_only_rate(samples: Samples, spec: ModelSpec, device: torch.device) -> float:
+def data_only_rate(samples: Samples, spec: ModelSpec, compute: Compute) -> float:
     """Images/s of the training data pipeline alone: augmentation, channels and geometry."""
-    loader = train_loader(samples, spec, device, seed=0)
+    loader = train_loader(samples, spec, compute, seed=0)
     geometry = Geometry.from_spec(spec.input)
     start, seen = time.perf_counter(), 0
     for images, masks, z in loader:
-        to_network(to_inputs(images, z, spec, device), geometry, device)
-        geometry.mask_to_network(masks.to(device).unsqueeze(1))
+        to_network(to_inputs(images, z, spec, compute), geometry, compute)
+        geometry.mask_to_network(compute.to_device(masks).unsqueeze(1))
         seen += len(images)
-    _sync(device)
+    _sync(compute.device)
     return seen / (time.perf_counter() - start)
 
 
 def _timed_predict(ckpt: Path, samples: Samples, args: argparse.Namespace) -> float:
     start = time.perf_counter()
-    predict(ckpt, samples, device=args.device, threads=args.threads, tta=[], snapshots="final")
+    predict(ckpt, samples, device=args.device, threads=args.threads, precision=args.precision,
+            tta=[], snapshots="final")  # fmt: skip
     return time.perf_counter() - start
 
 
@@ -207,9 +210,11 @@ def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
     spec = make_spec(args)
-    device = resolve_device(args.device, args.threads)
+    compute = resolve_compute(args.device, args.threads, args.precision)
     samples = random_tiles(args.images)
-    print(f"device {device} ({args.threads} threads), {spec.model.arch}/{spec.model.encoder} "
+    threads = f" ({args.threads} threads)" if not compute.cuda else ""
+    print(f"device {compute.device}{threads}, {'bf16' if compute.bf16 else 'fp32'}, "
+          f"{spec.model.arch}/{spec.model.encoder} "
           f"depth {spec.model.encoder_depth}, input {spec.input.resize or 101}->{spec.input.pad}, "
           f"channels {spec.input.channels}, batch {spec.train.batch_size}, "
           f"{args.images} tiles")  # fmt: skip
@@ -217,7 +222,7 @@ def main() -> None:
     rows = {"train": ([], []), "predict": ([], []), "predict steady": ([], [])}
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "m.pt"
-        pipe, raw, model = paired_train_rates(spec, samples, device, args.rounds)
+        pipe, raw, model = paired_train_rates(spec, samples, compute, args.rounds)
         rows["train"] = (pipe, raw)
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         save_checkpoint(ckpt, {"final": state}, spec, spec.in_channels)
@@ -225,14 +230,14 @@ def main() -> None:
         one = random_tiles(1, seed=2)
         fixed = []
         for _ in range(args.rounds):
-            rows["predict"][1].append(raw_predict_rate(model, spec, device, len(many)))
+            rows["predict"][1].append(raw_predict_rate(model, spec, compute, len(many)))
             seconds = _timed_predict(ckpt, many, args)
             rows["predict"][0].append(len(many) / seconds)
             # Loading the checkpoint and building the model, paid once per call (per fold).
             fixed.append(_timed_predict(ckpt, one, args))
             rows["predict steady"][0].append(len(many) / (seconds - fixed[-1]))
             rows["predict steady"][1].append(rows["predict"][1][-1])
-        data_rate = data_only_rate(samples, spec, device)
+        data_rate = data_only_rate(samples, spec, compute)
     print(f"{'':15s}{'saltseg':>9s}{'raw':>9s}{'overhead':>10s}   images/s, medians of "
           f"{args.rounds} alternating pairs")  # fmt: skip
     for name, (pipe, raw) in rows.items():

@@ -1,16 +1,58 @@
-"""Pick the torch device and set up the CPU thread count."""
+"""Pick the torch device and numeric precision, and set up the CPU thread count."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import sys
+from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from saltseg.errors import SaltsegError
 
 logger = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Where the network runs and whether its forward pass is autocast to bfloat16."""
+
+    device: torch.device
+    bf16: bool = False
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def channels_last(self) -> bool:
+        # NHWC is the native layout of cuDNN tensor-core and oneDNN bf16 convolutions.
+        return self.cuda or self.bf16
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast (no loss scaling needed, unlike fp16), or plain float32."""
+        if self.bf16:
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        """Host -> device copy; asynchronous from pinned memory on CUDA."""
+        return x.to(self.device, non_blocking=self.cuda)
+
+    def layout(self, x: torch.Tensor) -> torch.Tensor:
+        """A 4-D network input in the memory format the convolutions want."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        """Move ``model`` to the device, in the matching memory format."""
+        model.to(self.device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        return model
 
 
 def resolve_device(device: str = "auto", threads: int = 2) -> torch.device:
@@ -37,11 +79,23 @@ def resolve_device(device: str = "auto", threads: int = 2) -> torch.device:
     return dev
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA (no loss scaling needed); plain float32 elsewhere."""
-    if device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def resolve_compute(device: str = "auto", threads: int = 2, precision: str = "auto") -> Compute:
+    """The device (see :func:`resolve_device`) and precision: "auto" autocasts to bf16 on GPUs
+    with native bf16 (compute capability >= 8, Ampere and later) and keeps float32 elsewhere;
+    "bf16" forces autocast (on a CPU it is slow unless the CPU has bf16 instructions); "fp32"
+    never autocasts."""
+    name = str(precision).strip().lower()
+    if name not in PRECISIONS:
+        raise SaltsegError(
+            f"precision: unknown precision {precision!r} (use {', '.join(PRECISIONS)})"
+        )
+    dev = resolve_device(device, threads)
+    native = dev.type == "cuda" and torch.cuda.get_device_capability(dev)[0] >= 8
+    bf16 = native if name == "auto" else name == "bf16"
+    if bf16 and dev.type == "cuda" and not native:
+        logger.warning("precision bf16 on a GPU without native bf16 is emulated and slow")
+    logger.info("precision %s", "bf16 autocast" if bf16 else "float32")
+    return Compute(dev, bf16)
 
 
 def progress_interval() -> float:

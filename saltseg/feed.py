@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, get_worker_info
 
 from saltseg.augment import build_augment
 from saltseg.channels import build_channels
+from saltseg.device import Compute
 from saltseg.geometry import Geometry
 from saltseg.samples import Samples
 from saltseg.spec import ModelSpec
@@ -54,12 +55,12 @@ def _seed_worker(_: int) -> None:
         info.dataset.augment.set_random_seed(seed)
 
 
-def train_loader(samples: Samples, spec: ModelSpec, device: torch.device, seed: int) -> DataLoader:
+def train_loader(samples: Samples, spec: ModelSpec, compute: Compute, seed: int) -> DataLoader:
     """Shuffled batches of augmented tiles; incomplete last batches are dropped when a full one
     exists (a tiny last batch only adds noise to the BatchNorm statistics)."""
     workers = spec.train.num_workers
     if workers is None:
-        workers = 0 if device.type == "cpu" else min(8, os.cpu_count() or 1)
+        workers = min(8, os.cpu_count() or 1) if compute.cuda else 0
     batch = min(spec.train.batch_size, len(samples))
     return DataLoader(
         AugmentedTiles(samples, spec, seed),
@@ -69,7 +70,7 @@ def train_loader(samples: Samples, spec: ModelSpec, device: torch.device, seed: 
         num_workers=workers,
         worker_init_fn=_seed_worker if workers else None,
         persistent_workers=False,
-        pin_memory=device.type == "cuda",
+        pin_memory=compute.cuda,
     )
 
 
@@ -83,18 +84,12 @@ def eval_batches(
 
 
 def to_inputs(
-    images: torch.Tensor, z: torch.Tensor, spec: ModelSpec, device: torch.device
+    images: torch.Tensor, z: torch.Tensor, spec: ModelSpec, compute: Compute
 ) -> torch.Tensor:
-    """uint8 tiles -> float (B, C, 101, 101) input channels on ``device`` (before geometry)."""
-    non_blocking = device.type == "cuda"
-    images = images.to(device, non_blocking=non_blocking)
-    z = z.to(device, non_blocking=non_blocking)
-    return build_channels(images, z, spec.input.channels)
+    """uint8 tiles -> float (B, C, 101, 101) input channels on the device (before geometry)."""
+    return build_channels(compute.to_device(images), compute.to_device(z), spec.input.channels)
 
 
-def to_network(x: torch.Tensor, geometry: Geometry, device: torch.device) -> torch.Tensor:
-    """Apply the geometry; channels_last on CUDA (faster convolutions with bf16)."""
-    x = geometry.to_network(x)
-    if device.type == "cuda":
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
+def to_network(x: torch.Tensor, geometry: Geometry, compute: Compute) -> torch.Tensor:
+    """Apply the geometry, in the memory format the network runs in."""
+    return compute.layout(geometry.to_network(x))

@@ -12,7 +12,7 @@ from torch import nn
 from tqdm import tqdm
 
 from saltseg.checkpoint import load_checkpoint
-from saltseg.device import autocast, progress_interval, resolve_device
+from saltseg.device import Compute, progress_interval, resolve_compute
 from saltseg.errors import SaltsegError
 from saltseg.feed import eval_batches, to_inputs, to_network
 from saltseg.geometry import Geometry
@@ -29,7 +29,7 @@ def predict_views(
     x: torch.Tensor,
     geometry: Geometry,
     tta: Sequence[str],
-    device: torch.device,
+    compute: Compute,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Mean sigmoid over the identity view and each TTA view, mapped back to 101x101.
 
@@ -41,8 +41,8 @@ def predict_views(
     total = cls_total = None
     for view in views:
         xi = torch.flip(x, dims=[-1]) if view == "hflip" else x
-        with autocast(device):
-            logits, cls_logits = split_outputs(model(to_network(xi, geometry, device)))
+        with compute.autocast():
+            logits, cls_logits = split_outputs(model(to_network(xi, geometry, compute)))
         probs = geometry.from_network(torch.sigmoid(logits.float()))[:, 0]
         if view == "hflip":
             probs = torch.flip(probs, dims=[-1])
@@ -60,6 +60,7 @@ def predict(
     *,
     device: str = "auto",
     threads: int = 2,
+    precision: str = "auto",
     batch_size: int | None = None,
     snapshots: str | list[str] | None = None,
     tta: Sequence[str] | None = None,
@@ -68,7 +69,8 @@ def predict(
 
     The mean over the selected snapshots (best | final | cycles | all | [names]) and TTA views
     (the identity plus e.g. "hflip") of the sigmoid outputs; defaults come from the checkpoint's
-    spec (its ``predict`` section).
+    spec (its ``predict`` section). ``device``, ``threads`` and ``precision`` are resolved by
+    :func:`saltseg.device.resolve_compute`.
     """
     ckpt = load_checkpoint(checkpoint_path)
     spec: ModelSpec = ckpt.spec
@@ -80,11 +82,9 @@ def predict(
     batch_size = batch_size or spec.predict.batch_size
     if len(samples) == 0:
         return np.zeros((0, TILE, TILE), dtype=np.float32)
-    dev = resolve_device(device, threads)
+    compute = resolve_compute(device, threads, precision)
     geometry = Geometry.from_spec(spec.input)
-    model = build_model(spec.model, ckpt.in_channels, pretrained=False).to(dev).eval()
-    if dev.type == "cuda":
-        model.to(memory_format=torch.channels_last)
+    model = compute.prepare(build_model(spec.model, ckpt.in_channels, pretrained=False)).eval()
     out = np.zeros((len(samples), TILE, TILE), dtype=np.float32)
     cls_out = np.zeros(len(samples), dtype=np.float32)
     batches = -(-len(samples) // batch_size)
@@ -97,8 +97,8 @@ def predict(
         for name in names:
             model.load_state_dict(ckpt.snapshots[name])
             for sl, images, z in eval_batches(samples, batch_size):
-                x = to_inputs(images, z, spec, dev)
-                probs, cls = predict_views(model, x, geometry, tta, dev)
+                x = to_inputs(images, z, spec, compute)
+                probs, cls = predict_views(model, x, geometry, tta, compute)
                 out[sl] += probs.cpu().numpy()
                 if cls is not None:
                     cls_out[sl] += cls.cpu().numpy()

@@ -91,6 +91,7 @@ def train_fold(
     append: dict | None = None,
     device: str = "auto",
     threads: int = 2,
+    precision: str = "auto",
 ) -> None:
     """Train one fold: on the other folds' tiles, validated on this fold's tiles.
 
@@ -123,6 +124,7 @@ def train_fold(
         init_checkpoint=init_path if mode == "pretrain" else None,
         device=device,
         threads=threads,
+        precision=precision,
         seed=fold,
     )
 
@@ -138,6 +140,7 @@ def pretrain_on_pseudo(
     val_max: int = 1000,
     device: str = "auto",
     threads: int = 2,
+    precision: str = "auto",
 ) -> None:
     """Train on pseudo-labelled test tiles; the labelled train tiles serve as validation."""
     from saltseg.spec import ModelSpec
@@ -163,6 +166,7 @@ def pretrain_on_pseudo(
         curves_path,
         device=device,
         threads=threads,
+        precision=precision,
         seed=0,
     )
 
@@ -178,6 +182,7 @@ def predict_fold(
     predict: dict | None = None,
     device: str = "auto",
     threads: int = 2,
+    precision: str = "auto",
 ) -> None:
     """Probabilities of one fold model for its validation tiles (OOF) and all test tiles."""
     from saltseg.predict import predict as run_predict
@@ -193,6 +198,7 @@ def predict_fold(
         _samples(tiles, rows, z, with_masks=False),
         device=device,
         threads=threads,
+        precision=precision,
         batch_size=predict.get("batch_size"),
         snapshots=predict.get("snapshots"),
         tta=predict.get("tta"),

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from saltseg.checkpoint import load_checkpoint, save_checkpoint
-from saltseg.device import autocast, progress_interval, resolve_device
+from saltseg.device import Compute, progress_interval, resolve_compute
 from saltseg.errors import SaltsegError
 from saltseg.feed import eval_batches, to_inputs, to_network, train_loader
 from saltseg.geometry import Geometry
@@ -134,7 +134,7 @@ def train_epoch(
     geometry: Geometry,
     criterion: SegLoss,
     optimizer: torch.optim.Optimizer,
-    device: torch.device,
+    compute: Compute,
     *,
     step_scheduler=None,
     bar: tqdm | None = None,
@@ -144,9 +144,9 @@ def train_epoch(
     total, seen, lr_sum, steps = 0.0, 0, 0.0, 0
     cls_w = spec.model.classifier_weight if spec.model.classifier_head else 0.0
     for images, masks, z in loader:
-        x = to_network(to_inputs(images, z, spec, device), geometry, device)
-        target = geometry.mask_to_network(masks.to(device, non_blocking=True).unsqueeze(1))
-        with autocast(device):
+        x = to_network(to_inputs(images, z, spec, compute), geometry, compute)
+        target = geometry.mask_to_network(compute.to_device(masks).unsqueeze(1))
+        with compute.autocast():
             logits, cls_logits = split_outputs(model(x))
         loss = criterion(logits, target)
         if cls_logits is not None and cls_w > 0:
@@ -176,7 +176,7 @@ def evaluate(
     spec: ModelSpec,
     geometry: Geometry,
     criterion: SegLoss,
-    device: torch.device,
+    compute: Compute,
 ) -> tuple[float, float]:
     """(loss, competition metric at threshold 0.5 on the 101x101 masks) of ``samples``."""
     model.eval()
@@ -184,10 +184,10 @@ def evaluate(
     total = 0.0
     preds = np.zeros(samples.masks.shape, dtype=bool)
     for sl, images, z in eval_batches(samples, spec.predict.batch_size):
-        x = to_network(to_inputs(images, z, spec, device), geometry, device)
-        masks = torch.from_numpy(samples.masks[sl]).to(device).unsqueeze(1)
+        x = to_network(to_inputs(images, z, spec, compute), geometry, compute)
+        masks = torch.from_numpy(samples.masks[sl]).to(compute.device).unsqueeze(1)
         target = geometry.mask_to_network(masks)
-        with autocast(device):
+        with compute.autocast():
             logits, cls_logits = split_outputs(model(x))
         loss = criterion(logits, target)
         if cls_logits is not None and cls_w > 0:
@@ -207,7 +207,7 @@ class _Run:
     loader: DataLoader
     geometry: Geometry
     val_set: Samples | None
-    device: torch.device
+    compute: Compute
     history: HistoryWriter
     bar: tqdm
     tracker: _Tracker = field(default_factory=_Tracker)
@@ -226,6 +226,7 @@ def train(
     init_snapshot: str = "final",
     device: str = "auto",
     threads: int = 2,
+    precision: str = "auto",
     seed: int = 0,
 ) -> pd.DataFrame:
     """Train through the spec's phases and write the checkpoint, history CSV and curves PNG.
@@ -233,7 +234,8 @@ def train(
     Snapshots: "best" (best validation metric; "final" when there is no validation set), "final",
     and "cycle<phase>_<k>" at the end of each cosine cycle. Early stopping ends a phase after
     ``early_stopping`` epochs without a better validation metric and restores that phase's best
-    weights; the next phase starts from the current weights. Returns the history.
+    weights; the next phase starts from the current weights. ``device``, ``threads`` and
+    ``precision`` are resolved by :func:`saltseg.device.resolve_compute`. Returns the history.
     """
     if train_set.masks is None:
         raise SaltsegError("train: the training samples have no masks")
@@ -243,15 +245,13 @@ def train(
         val_set = None
         logger.warning("validation set is empty or unlabelled: training without validation")
     seed_everything(seed)
-    dev = resolve_device(device, threads)
+    compute = resolve_compute(device, threads, precision)
     model = build_model(spec.model, spec.in_channels, pretrained=init_checkpoint is None)
     if init_checkpoint is not None:
         load_init(model, spec, init_checkpoint, init_snapshot)
-    model.to(dev)
+    compute.prepare(model)
     check_output_shape(model, spec.in_channels, spec.input.pad)
-    if dev.type == "cuda":
-        model.to(memory_format=torch.channels_last)
-    loader = train_loader(train_set, spec, dev, seed)
+    loader = train_loader(train_set, spec, compute, seed)
     total_steps = sum(p.epochs for p in spec.train.phases) * len(loader)
     history = HistoryWriter(history_csv)
     try:
@@ -262,7 +262,7 @@ def train(
             ) as bar,
         ):
             run = _Run(
-                spec, model, loader, Geometry.from_spec(spec.input), val_set, dev, history, bar
+                spec, model, loader, Geometry.from_spec(spec.input), val_set, compute, history, bar
             )
             for number, phase in enumerate(spec.train.phases, start=1):
                 _run_phase(run, number, phase)
@@ -320,14 +320,14 @@ def _run_phase(run: _Run, number: int, phase: PhaseSpec) -> None:
     for e in range(phase.epochs):
         start = time.perf_counter()
         train_loss, seen, lr = train_epoch(
-            run.model, run.loader, run.spec, run.geometry, criterion, optimizer, run.device,
+            run.model, run.loader, run.spec, run.geometry, criterion, optimizer, run.compute,
             step_scheduler=per_batch, bar=run.bar,
         )  # fmt: skip
         train_seconds = time.perf_counter() - start
         val_loss = val_metric = math.nan
         if run.val_set is not None:
             val_loss, val_metric = evaluate(
-                run.model, run.val_set, run.spec, run.geometry, criterion, run.device
+                run.model, run.val_set, run.spec, run.geometry, criterion, run.compute
             )
         run.epoch += 1
         row = {

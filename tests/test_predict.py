@@ -113,3 +113,16 @@ def test_classifier_threshold_empties_tiles(tmp_path):
         model.classification_head[-2].bias.fill_(-4.0)
     save_checkpoint(tmp_path / "c.pt", {"final": model.state_dict()}, spec, spec.in_channels)
     assert predict(tmp_path / "c.pt", tiles(2), threads=1).max() == 0.0
+
+
+def test_bf16_prediction_is_close_to_float32(tmp_path):
+    spec = tiny_spec(input={"pad": 64, "resize": 56, "channels": ["image", "ramp"]})
+    random_checkpoint(tmp_path / "m.pt", spec)
+    data = tiles(4)
+    data = Samples(data.images, None, data.z)
+    kw = {"threads": 1, "snapshots": "final", "tta": ["hflip"], "device": "cpu"}
+    full = predict(tmp_path / "m.pt", data, precision="fp32", **kw)
+    half = predict(tmp_path / "m.pt", data, precision="bf16", **kw)
+    assert half.shape == (4, 101, 101) and half.dtype == np.float32
+    assert not np.array_equal(full, half)  # bf16 really ran
+    np.testing.assert_allclose(half, full, atol=0.03)

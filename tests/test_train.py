@@ -15,6 +15,7 @@ import torch
 
 from saltseg.errors import SaltsegError
 from saltseg.history import COLUMNS
+from saltseg.model import build_model
 from saltseg.spec import ModelSpec
 from saltseg.train import Samples, train
 
@@ -205,3 +206,18 @@ def test_a_failed_run_leaves_no_outputs(tmp_path):
         run(tmp_path, tiny_spec(phases), val_set=tiles(3))
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.csv").exists()
     assert (tmp_path / "m.csv.partial").exists()  # kept for diagnosis
+
+
+def test_bf16_training_the_gpu_path_on_the_cpu(tmp_path):
+    # bf16 autocast + channels_last, as on a GPU: losses stay finite and fall, the checkpoint
+    # holds float32 weights that a float32 model loads.
+    phases = [{"name": "a", "loss": {"bce": 1.0, "dice": 1.0}, "optimizer": ADAM, "epochs": 4}]
+    spec = tiny_spec(phases, augment={})
+    history = run(tmp_path, spec, val_set=tiles(5, seed=1), precision="bf16")
+    losses = history["train_loss"].to_numpy()
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert history["val_metric"].between(0, 1).all()
+    snaps = snapshots(tmp_path / "m.pt")
+    assert all(v.dtype != torch.bfloat16 for v in snaps["final"].values())
+    model = build_model(spec.model, spec.in_channels, pretrained=False)
+    model.load_state_dict(snaps["final"])

@@ -38,6 +38,7 @@ rule pretrain_on_pseudo:
     params:
         spec=pretrain_spec,
         device=runtime("device"),
+        precision=runtime("precision"),
     script:
         "../scripts/pretrain_on_pseudo.py"
 
@@ -63,6 +64,7 @@ rule train_fold:
         mode=stage_mode,
         append_pseudo=lambda w: stage_config(w.stage).get("append_pseudo", {}),
         device=runtime("device"),
+        precision=runtime("precision"),
     script:
         "../scripts/train_fold.py"
 
@@ -87,5 +89,6 @@ rule predict_fold:
     params:
         predict=predict_params,
         device=runtime("device"),
+        precision=runtime("precision"),
     script:
         "../scripts/predict_fold.py"

@@ -12,5 +12,6 @@ run_job(
     test_path=snakemake.output.test,
     predict=snakemake.params.predict,
     device=snakemake.params.device,
+    precision=snakemake.params.precision,
     threads=snakemake.threads,
 )

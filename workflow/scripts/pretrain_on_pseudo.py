@@ -11,5 +11,6 @@ run_job(
     history_path=snakemake.output.history,
     curves_path=snakemake.output.curves,
     device=snakemake.params.device,
+    precision=snakemake.params.precision,
     threads=snakemake.threads,
 )

@@ -16,5 +16,6 @@ run_job(
     init_path=snakemake.input.get("init"),
     append=snakemake.params.append_pseudo,
     device=snakemake.params.device,
+    precision=snakemake.params.precision,
     threads=snakemake.threads,
 )
