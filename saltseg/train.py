@@ -141,7 +141,9 @@ def train_epoch(
 ) -> tuple[float, int, float]:
     """One pass over ``loader``; returns (mean loss per image, images seen, mean learning rate)."""
     model.train()
-    total, seen, lr_sum, steps = 0.0, 0, 0.0, 0
+    # The loss sum stays on the device: reading it every step would stall a GPU's queue.
+    total = torch.zeros((), device=compute.device)
+    seen, lr_sum, steps = 0, 0.0, 0
     cls_w = spec.model.classifier_weight if spec.model.classifier_head else 0.0
     for images, masks, z in loader:
         x = to_network(to_inputs(images, z, spec, compute), geometry, compute)
@@ -159,14 +161,14 @@ def train_epoch(
         if step_scheduler is not None:
             step_scheduler.step()
         n = len(images)
-        total += float(loss.detach()) * n
+        total += loss.detach() * n
         seen += n
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
-    if not math.isfinite(total):
+    mean = float(total) / max(seen, 1)
+    if not math.isfinite(mean):
         raise SaltsegError("training diverged (loss is not finite); lower the learning rate")
-    return total / max(seen, 1), seen, lr_sum / max(steps, 1)
+    return mean, seen, lr_sum / max(steps, 1)
 
 
 @torch.no_grad()
