@@ -46,7 +46,7 @@ class AugmentedTiles(Dataset):
 
 
 def _seed_worker(_: int) -> None:
-    # Each worker (re-created every epoch) gets its own stream, derived from the loader's seed.
+    # Each (persistent) worker gets its own stream, derived from the loader's seed.
     info = get_worker_info()
     seed = info.seed % 2**32
     np.random.seed(seed)  # noqa: NPY002 - libraries draw from the legacy global RNG
@@ -69,7 +69,7 @@ def train_loader(samples: Samples, spec: ModelSpec, compute: Compute, seed: int)
         drop_last=len(samples) > batch,
         num_workers=workers,
         worker_init_fn=_seed_worker if workers else None,
-        persistent_workers=False,
+        persistent_workers=workers > 0,  # no re-forking every epoch
         pin_memory=compute.cuda,
     )
 

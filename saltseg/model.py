@@ -92,7 +92,8 @@ def check_output_shape(model: nn.Module, in_channels: int, side: int) -> None:
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out, _ = split_outputs(model(torch.zeros(1, in_channels, side, side, device=device)))
+    with torch.no_grad():
+        out, _ = split_outputs(model(torch.zeros(1, in_channels, side, side, device=device)))
     model.train(was_training)
     if tuple(out.shape[-2:]) != (side, side):
         raise SaltsegError(
