@@ -29,6 +29,7 @@ from saltseg import metric
 from saltseg.atomic import atomic_path
 from saltseg.errors import SaltsegError
 from saltseg.folds import read_folds
+from saltseg.ids import id_rows
 from saltseg.probs import dequantize, load_probs, quantize, save_probs
 
 logger = logging.getLogger(__name__)
@@ -54,17 +55,16 @@ def _reorder(label: str, ids: np.ndarray, probs: np.ndarray, wanted: np.ndarray)
     """``probs`` in the order of ``wanted``; the id sets must be equal."""
     if len(ids) == len(wanted) and np.array_equal(ids, wanted):
         return probs
-    index = {k: i for i, k in enumerate(ids.tolist())}
-    missing = [w for w in wanted.tolist() if w not in index]
-    if missing or len(index) != len(wanted):
-        extra = sorted(set(index) - set(wanted.tolist()))
+    rows, missing = id_rows(ids, wanted)
+    extra = sorted(set(ids.tolist()) - set(wanted.tolist()))
+    if missing or extra:
         problem = (
             f"{len(missing)} id(s) missing, e.g. {missing[0]!r}"
             if missing
             else f"{len(extra)} unexpected id(s), e.g. {extra[0]!r}"
         )
         raise SaltsegError(f"{label}: {problem} (compared with the first input)")
-    return probs[[index[w] for w in wanted.tolist()]]
+    return probs[rows]
 
 
 def _weighted_mean(
@@ -121,16 +121,14 @@ def _assemble(items: Iterable[tuple[str, np.ndarray, np.ndarray]], folds: pd.Dat
     for k, (label, fold_ids, probs) in enumerate(items):
         if k >= n_folds:
             raise SaltsegError(f"{label}: more OOF inputs than the {n_folds} folds")
-        index = {v: i for i, v in enumerate(np.asarray(fold_ids).astype(str).tolist())}
-        wanted = ids[fold == k]
-        missing = [w for w in wanted.tolist() if w not in index]
+        rows, missing = id_rows(np.asarray(fold_ids).astype(str), ids[fold == k])
         if missing:
             raise SaltsegError(
                 f"{label}: {len(missing)} validation id(s) of fold {k} missing, e.g. {missing[0]!r}"
             )
         if out is None:
             out = np.zeros((len(ids), *probs.shape[1:]), dtype=np.float32)
-        out[fold == k] = probs[[index[w] for w in wanted.tolist()]]
+        out[fold == k] = probs[rows]
     if k + 1 != n_folds:
         raise SaltsegError(f"OOF assembly: {k + 1} fold input(s) for {n_folds} folds")
     return ids, out
@@ -230,14 +228,13 @@ def train_truth(tiles_dir: str | os.PathLike, ids: np.ndarray) -> np.ndarray:
     from saltseg.data import load_tileset
 
     ts = load_tileset(tiles_dir)
-    train = (ts.table["split"] == "train").to_numpy()
-    index = {v: i for i, v in enumerate(ts.table["id"].astype(str).tolist()) if train[i]}
-    missing = [i for i in ids.tolist() if i not in index]
+    train = np.flatnonzero((ts.table["split"] == "train").to_numpy())
+    rows, missing = id_rows(ts.table["id"].astype(str).to_numpy()[train], ids)
     if missing:
         raise SaltsegError(
             f"{tiles_dir}: {len(missing)} OOF id(s) are not train tiles, e.g. {missing[0]!r}"
         )
-    return np.asarray(ts.masks[[index[i] for i in ids.tolist()]], dtype=bool)
+    return np.asarray(ts.masks[train[rows]], dtype=bool)
 
 
 def _write_table(table: pd.DataFrame, out_table: str | os.PathLike) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from saltseg import data
-from saltseg.atomic import atomic_path
+from saltseg.atomic import atomic_path, write_json
 from saltseg.errors import SaltsegError
 
 logger = logging.getLogger(__name__)
@@ -30,11 +29,6 @@ def prepare_data(source: str | os.PathLike, out_dir: str | os.PathLike, hint: st
     return summary
 
 
-def write_json(path: str | os.PathLike, obj: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
-
-
 def make_submission(
     masks_path: str | os.PathLike,
     data_dir: str | os.PathLike,
@@ -43,8 +37,8 @@ def make_submission(
     truth_dir: str | os.PathLike | None = None,
 ) -> dict:
     """Write the submission for every test id; score it when the test truth is known."""
+    from saltseg.ids import take
     from saltseg.masks_io import load_masks
-    from saltseg.probs import align
     from saltseg.submission import score_files, write_submission
 
     table = data.load_tileset(data_dir).table
@@ -52,7 +46,9 @@ def make_submission(
     if not test_ids:
         raise SaltsegError(f"{data_dir}: no test tiles, so nothing to submit")
     ids, masks = load_masks(masks_path)
-    write_submission(test_ids, align(ids, masks, test_ids), csv_path, expected_ids=test_ids)
+    write_submission(
+        test_ids, take(masks_path, ids, masks, test_ids), csv_path, expected_ids=test_ids
+    )
     if truth_dir is not None:
         result = score_files(csv_path, Path(truth_dir) / "truth" / "test.csv")
         text = "\n".join(

@@ -38,12 +38,3 @@ def load_probs(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
             return z["ids"], dequantize(z["probs"])
     except (OSError, KeyError, ValueError) as exc:
         raise SaltsegError(f"{path}: not a saltseg probability file ({exc})") from None
-
-
-def align(ids: np.ndarray, probs: np.ndarray, wanted) -> np.ndarray:
-    """Reorder ``probs`` to the order of ``wanted`` ids; error if any is missing."""
-    index = {k: i for i, k in enumerate(ids.tolist())}
-    missing = [w for w in wanted if w not in index]
-    if missing:
-        raise SaltsegError(f"{len(missing)} ids missing from predictions, e.g. {missing[0]}")
-    return probs[[index[w] for w in wanted]]

@@ -12,15 +12,15 @@ confident, kept, mean_confidence, empty_fraction`` plus the parameters used.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from saltseg.atomic import atomic_path
+from saltseg.atomic import write_json
 from saltseg.errors import SaltsegError
+from saltseg.ids import id_rows
 from saltseg.masks_io import load_masks, save_masks
 from saltseg.probs import load_probs
 
@@ -106,13 +106,12 @@ def blank_of_test_ids(tiles_dir: str | os.PathLike, ids: np.ndarray) -> np.ndarr
         raise SaltsegError(
             f"{tiles_dir}: {len(missing)} test tile(s) have no prediction, e.g. {missing[0]!r}"
         )
-    lookup = dict(zip(test_ids, test["blank"].to_numpy(dtype=bool), strict=True))
-    extra = [i for i in ids.tolist() if i not in lookup]
+    rows, extra = id_rows(test_ids, ids)
     if extra:
         raise SaltsegError(
             f"{tiles_dir}: {len(extra)} predicted id(s) are not test tiles, e.g. {extra[0]!r}"
         )
-    return np.array([lookup[i] for i in ids.tolist()], dtype=bool)
+    return test["blank"].to_numpy(dtype=bool)[rows]
 
 
 def make_pseudo_labels(
@@ -133,8 +132,7 @@ def make_pseudo_labels(
     blank = blank_of_test_ids(tiles_dir, ids)
     kept, masks, counts = select_pseudo(ids, probs, blank, cfg)
     save_masks(out_labels, kept, masks)
-    with atomic_path(out_counts) as tmp:
-        tmp.write_text(json.dumps(counts, indent=2) + "\n")
+    write_json(out_counts, counts, sort_keys=False)  # the report's column order
     return counts
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from saltseg.data import TileSet, load_tileset
 from saltseg.errors import SaltsegError
 from saltseg.folds import read_folds
+from saltseg.ids import id_rows
 from saltseg.masks_io import load_masks
 from saltseg.probs import save_probs
 from saltseg.samples import Samples
@@ -60,11 +61,9 @@ def _pseudo_samples(
         # Keep a seeded random subset: the labels are already the confident ones.
         keep = np.sort(np.random.default_rng(0).choice(len(ids), max_images, replace=False))
         ids, masks = ids[keep], masks[keep]
-    row_of = pd.Series(np.arange(len(tiles.table)), index=tiles.table["id"])
-    missing = [str(i) for i in ids if i not in row_of.index]
+    rows, missing = id_rows(tiles.table["id"], ids)
     if missing:
         raise SaltsegError(f"{pseudo_path}: id {missing[0]!r} is not in the prepared data")
-    rows = row_of.loc[ids].to_numpy()
     return Samples(tiles.images[rows], masks, z[rows])
 
 

@@ -20,6 +20,7 @@ from saltseg.ensemble import (
     fold_average,
     read_oof_threshold,
     threshold_scores,
+    train_truth,
 )
 from saltseg.errors import SaltsegError
 from saltseg.probs import load_probs, save_probs
@@ -268,3 +269,13 @@ def test_read_oof_threshold_errors(tmp_path) -> None:
     pd.DataFrame({"model": ["a"], "best_threshold": [0.4]}).to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(SaltsegError, match="no 'blend' row"):
         read_oof_threshold(tmp_path / "t.csv")
+
+
+def test_train_truth_follows_the_ids_and_rejects_non_train_ids(stage_files) -> None:
+    root, _, truth, train_ids, test_ids = stage_files
+    wanted = np.array([train_ids[2], train_ids[1]])  # empty, then salt: order shows
+    np.testing.assert_array_equal(train_truth(root / "tiles", wanted), truth[[2, 1]])
+    with pytest.raises(
+        SaltsegError, match=f"1 OOF id\\(s\\) are not train tiles, e.g. '{test_ids[0]}'"
+    ):
+        train_truth(root / "tiles", np.array([train_ids[1], test_ids[0]]))

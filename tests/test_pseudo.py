@@ -132,3 +132,11 @@ def test_make_pseudo_labels_files(tmp_path) -> None:
             tmp_path / "short.npz", tmp_path, tmp_path / "x.npz", tmp_path / "x.json"
         )
     assert not (tmp_path / "x.npz").exists()
+
+    extra = np.concatenate([probs, probs[:1]])
+    save_probs(tmp_path / "extra.npz", ["t0", "t1", "t2", "tr0"], extra)
+    with pytest.raises(SaltsegError, match="1 predicted id\\(s\\) are not test tiles, e.g. 'tr0'"):
+        make_pseudo_labels(
+            tmp_path / "extra.npz", tmp_path, tmp_path / "x.npz", tmp_path / "x.json"
+        )
+    assert not (tmp_path / "x.npz").exists()
