@@ -41,6 +41,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from saltseg.atomic import atomic_path
+from saltseg.errors import SaltsegError
 
 logger = logging.getLogger(__name__)
 
@@ -442,6 +443,30 @@ def summarize(layout: pd.DataFrame) -> dict:
     }
 
 
+def save_layout(layout: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a layout (``id, mosaic, row, col``) as parquet, atomically."""
+    with atomic_path(path) as tmp:
+        layout.to_parquet(tmp, index=False)
+
+
+def read_layout(path: str | os.PathLike) -> pd.DataFrame:
+    """A mosaic layout parquet (``id, mosaic, row, col``), validated."""
+    try:
+        layout = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise SaltsegError(f"{path}: unreadable mosaic layout ({exc})") from None
+    missing = [c for c in LAYOUT_COLUMNS if c not in layout.columns]
+    if missing:
+        raise SaltsegError(
+            f"{path}: missing column(s) {missing}; expected {','.join(LAYOUT_COLUMNS)}"
+        )
+    if layout["id"].duplicated().any():
+        raise SaltsegError(
+            f"{path}: duplicate id {layout['id'][layout['id'].duplicated()].iloc[0]!r}"
+        )
+    return layout.assign(id=layout["id"].astype(str))
+
+
 def read_tiles(data_dir: str | os.PathLike):
     """A prepared tile set (``tiles.parquet`` present) or a Kaggle-layout folder."""
     from saltseg import data
@@ -467,8 +492,7 @@ def run_mosaic(
     started = time.perf_counter()
     layout = assemble(ts.images, ts.table["id"].astype(str), **opts)
     seconds = time.perf_counter() - started
-    with atomic_path(out_path) as tmp:
-        layout.to_parquet(tmp, index=False)
+    save_layout(layout, out_path)
     split = dict(zip(ts.table["id"].astype(str), ts.table["split"], strict=True))
     placed_split = layout["id"].map(split)
     summary = summarize(layout) | {

@@ -73,13 +73,12 @@ def build_mosaic(
     options: dict | None = None,
 ) -> dict:
     """Assemble all train and test tiles into mosaics; write the layout and a summary."""
-    from saltseg.mosaic import assemble, summarize
+    from saltseg.mosaic import assemble, save_layout, summarize
 
     tiles = data.load_tileset(data_dir)
     layout = assemble(np.asarray(tiles.images), tiles.table["id"].tolist(), **(options or {}))
     summary = summarize(layout)
-    with atomic_path(layout_path) as tmp:
-        layout.to_parquet(tmp, index=False)
+    save_layout(layout, layout_path)
     write_json(summary_path, summary)
     logger.info("mosaics: %s", summary)
     return summary
@@ -94,8 +93,8 @@ def plot_mosaics(
 ) -> None:
     """Picture of the largest mosaics with train masks and post-processed test masks."""
     from saltseg.masks_io import load_masks
+    from saltseg.mosaic import read_layout
     from saltseg.mosaic_plot import plot_mosaics as plot
-    from saltseg.postprocess import read_layout
 
     tiles = data.load_tileset(data_dir)
     ids = tiles.table["id"].to_numpy()

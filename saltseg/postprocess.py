@@ -33,13 +33,13 @@ from saltseg import metric
 from saltseg.atomic import atomic_path
 from saltseg.errors import SaltsegError
 from saltseg.masks_io import save_masks
+from saltseg.mosaic import read_layout
 from saltseg.probs import load_probs
 
 logger = logging.getLogger(__name__)
 
 STATS_COLUMNS = ["step", "enabled", "tiles_changed", "pixels_changed", "nonempty_after", "detail"]
 ABLATION_COLUMNS = ["variant", "threshold", "score", "delta", "nonempty"]
-LAYOUT_COLUMNS = ["id", "mosaic", "row", "col"]
 _CHUNK = 2048  # tiles per connected-components call: ~20 MB of int32 labels
 
 
@@ -283,24 +283,6 @@ def ablation(
 
 
 # ---------------------------------------------------------------- file wrapper
-
-
-def read_layout(path: str | os.PathLike) -> pd.DataFrame:
-    """A mosaic layout parquet (``id, mosaic, row, col``), validated."""
-    try:
-        layout = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise SaltsegError(f"{path}: unreadable mosaic layout ({exc})") from None
-    missing = [c for c in LAYOUT_COLUMNS if c not in layout.columns]
-    if missing:
-        raise SaltsegError(
-            f"{path}: missing column(s) {missing}; expected {','.join(LAYOUT_COLUMNS)}"
-        )
-    if layout["id"].duplicated().any():
-        raise SaltsegError(
-            f"{path}: duplicate id {layout['id'][layout['id'].duplicated()].iloc[0]!r}"
-        )
-    return layout.assign(id=layout["id"].astype(str))
 
 
 def _read_truth(path: str | os.PathLike, ids: np.ndarray) -> np.ndarray:
