@@ -18,7 +18,7 @@ if not workflow.overwrite_configfiles:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/ensemble.smk"
+include: "workflow/rules/blend.smk"
 include: "workflow/rules/postprocess.smk"
 include: "workflow/rules/report.smk"
 

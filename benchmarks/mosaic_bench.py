@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from saltseg.mosaic import assemble, read_tiles, summarize
-    from saltseg.mosaic_eval import evaluate, read_truth_layout
-    from saltseg.synth import generate
+    from saltseg.mosaic.assemble import assemble, read_tiles, summarize
+    from saltseg.mosaic.evaluate import evaluate, read_truth_layout
+    from saltseg.synth.generate import generate
 
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="mosaic_bench_") as tmp:

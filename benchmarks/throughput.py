@@ -1,10 +1,10 @@
 """Data-pipeline overhead of saltseg training and prediction.
 
 Compares, in one process and on the same model:
-- training: images/s of saltseg.train.train_epoch (the epoch loop of train_fold: augmentation,
+- training: images/s of saltseg.nn.train.train_epoch (the epoch loop of train_fold: augmentation,
   channels, geometry, loss, optimizer, progress) vs a raw loop of forward + loss + backward + step
   on ready-made random tensors, epoch by epoch, alternating;
-- prediction: images/s of saltseg.predict.predict (no TTA, one snapshot) vs raw no-grad forwards.
+- prediction: images/s of saltseg.nn.predict.predict (no TTA, one snapshot) vs raw no-grad forwards.
 
     .venv/bin/python benchmarks/throughput.py --encoder resnet18 --depth 3 --pad 64 --resize 56
     .venv/bin/python benchmarks/throughput.py --spec my_model.yaml   # a full model spec
@@ -23,15 +23,15 @@ import numpy as np
 import torch
 import yaml
 
-from saltseg.checkpoint import save_checkpoint
-from saltseg.device import Compute, resolve_compute
-from saltseg.feed import to_inputs, to_network, train_loader
-from saltseg.geometry import Geometry
-from saltseg.losses import SegLoss
-from saltseg.model import build_model, split_outputs
-from saltseg.predict import predict
-from saltseg.spec import ModelSpec
-from saltseg.train import Samples, make_optimizer, train_epoch
+from saltseg.nn.checkpoint import save_checkpoint
+from saltseg.nn.device import Compute, resolve_compute
+from saltseg.nn.feed import to_inputs, to_network, train_loader
+from saltseg.nn.geometry import Geometry
+from saltseg.nn.losses import SegLoss
+from saltseg.nn.network import build_model, split_outputs
+from saltseg.nn.predict import predict
+from saltseg.nn.spec import ModelSpec
+from saltseg.nn.train import Samples, make_optimizer, train_epoch
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""The ``saltseg`` command: data tools around the workflow (synth, check-data, score, mosaic)."""
+"""The ``saltseg`` command: tools around the workflow (synth, check-data, score, mosaic, schema)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from saltseg import __version__
+from saltseg.config import json_schema
 from saltseg.errors import SaltsegError
+from saltseg.io.atomic import atomic_path
+from saltseg.io.submission import score_files
+from saltseg.steps import data as data_steps
+from saltseg.synth.generate import SynthOptions, generate
 
 
 def _print_table(title: str, values: dict) -> None:
@@ -20,44 +25,37 @@ def _print_table(title: str, values: dict) -> None:
 
 
 def _cmd_synth(args: argparse.Namespace) -> None:
-    from saltseg.synth import generate
-
-    summary = generate(
-        args.out_dir,
-        seed=args.seed,
-        sections=args.sections,
-        rows=args.rows,
-        cols=args.cols,
-        train_fraction=args.train_fraction,
-        depths=args.depths,
-    )
+    fields = {f: getattr(args, f) for f in SynthOptions.model_fields}
+    summary = generate(args.out_dir, SynthOptions.parse(fields, args.out_dir))
     _print_table(f"wrote {args.out_dir}", summary)
 
 
 def _cmd_check_data(args: argparse.Namespace) -> None:
-    from saltseg.data import read_kaggle, summary
-
-    _print_table(f"{args.data_dir}: OK", summary(read_kaggle(args.data_dir)))
+    _print_table(f"{args.data_dir}: OK", data_steps.check_data(args.data_dir))
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
-    from saltseg.submission import score_files
-
     _print_table(
         f"{args.submission} against {args.answers}", score_files(args.submission, args.answers)
     )
 
 
 def _cmd_mosaic(args: argparse.Namespace) -> None:
-    from saltseg.mosaic import run_mosaic
-
-    _print_table(f"wrote {args.out}", run_mosaic(args.data_dir, args.out))
+    _print_table(f"wrote {args.out}", data_steps.build_mosaic(args.data_dir, args.out))
 
 
 def _cmd_mosaic_eval(args: argparse.Namespace) -> None:
-    from saltseg.mosaic_eval import run_mosaic_eval
+    _print_table(f"mosaic accuracy on {args.synth_dir}", data_steps.mosaic_eval(args.synth_dir))
 
-    _print_table(f"mosaic accuracy on {args.synth_dir}", run_mosaic_eval(args.synth_dir))
+
+def _cmd_schema(args: argparse.Namespace) -> None:
+    text = json_schema()
+    if args.out is None:
+        sys.stdout.write(text)
+        return
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(text)
+    print(f"wrote {args.out}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,13 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="generate a synthetic TGS-like dataset in the Kaggle layout")
     p.add_argument("out_dir")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sections", type=int, default=8, help="seismic sections to generate")
-    p.add_argument("--rows", type=int, default=6, help="tile rows per section")
-    p.add_argument("--cols", type=int, default=21, help="tile columns per section")
-    p.add_argument("--train-fraction", type=float, default=0.18, help="share of tiles with masks")
+    synth = SynthOptions()  # the defaults, defined once
+    p.add_argument("--seed", type=int, default=synth.seed)
+    p.add_argument("--sections", type=int, default=synth.sections, help="sections to generate")
+    p.add_argument("--rows", type=int, default=synth.rows, help="tile rows per section")
+    p.add_argument("--cols", type=int, default=synth.cols, help="tile columns per section")
     p.add_argument(
-        "--depths", choices=["all", "train"], default="all", help="which ids depths.csv covers"
+        "--train-fraction", type=float, default=synth.train_fraction, help="share with masks"
+    )
+    p.add_argument(
+        "--depths", choices=["all", "train"], default=synth.depths, help="ids depths.csv covers"
     )
     p.set_defaults(func=_cmd_synth)
 
@@ -97,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mosaic-eval", help="mosaic accuracy on a synthetic folder with truth/")
     p.add_argument("synth_dir")
     p.set_defaults(func=_cmd_mosaic_eval)
+
+    p = sub.add_parser("schema", help="the JSON schema of the workflow config")
+    p.add_argument("out", nargs="?", help="write it here (default: standard output)")
+    p.set_defaults(func=_cmd_schema)
     return parser
 
 

@@ -4,37 +4,33 @@ Steps, in order (config keys in brackets):
   1. threshold         p > t; t a number or "oof" (the blend's best OOF threshold) [threshold]
   2. min_component     remove 8-connected salt components smaller than n pixels [min_component]
   3. blank_empty       blank tiles (one grey value) predicted empty [blank_empty]
-  4. mosaic            mosaic rules of saltseg.mosaic_rules [mosaic: {enabled, vertical,
+  4. mosaic            the rules of saltseg.mosaic.rules [mosaic_rules: {enabled, vertical,
                        empty_below_full_salt}]
   5. all_salt_empty    masks that are salt everywhere set empty [all_salt_empty]
 
-Outputs of :func:`postprocess_files`: the masks as a saltseg.masks_io mask set, a stats CSV
-(``step, enabled, tiles_changed, pixels_changed, nonempty_after, detail``; tiles_changed counts
-tiles whose mask differs from the previous step's, the threshold step compares with all-empty
-masks) and, when test truth is known, an ablation CSV
-(``variant, threshold, score, delta, nonempty``; delta = score - score of "full").
-``tiles_dir`` is the prepared tile-set folder (saltseg.data.save_tileset) or its tiles.parquet.
+:func:`postprocess` returns the masks and a stats table (``step, enabled, tiles_changed,
+pixels_changed, nonempty_after, detail``; tiles_changed counts tiles whose mask differs from the
+previous step's, the threshold step compares with all-empty masks); :func:`ablation`, when the
+test truth is known, the score of each one-rule change (``variant, threshold, score, delta,
+nonempty``; delta = score - score of "full").
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import cv2
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from saltseg import metric
-from saltseg.atomic import atomic_path
 from saltseg.errors import SaltsegError
-from saltseg.masks_io import save_masks
-from saltseg.mosaic import read_layout
-from saltseg.probs import load_probs
+from saltseg.mosaic.rules import apply_mosaic_rules
+from saltseg.options import Bool, Int, Number, Options
 
 logger = logging.getLogger(__name__)
 
@@ -43,57 +39,20 @@ ABLATION_COLUMNS = ["variant", "threshold", "score", "delta", "nonempty"]
 _CHUNK = 2048  # tiles per connected-components call: ~20 MB of int32 labels
 
 
-@dataclass(frozen=True)
-class MosaicConfig:
-    enabled: bool = False
-    vertical: bool = True  # continue vertical train masks down their mosaic column
-    empty_below_full_salt: bool = False  # empty tiles below a train tile whose bottom row is salt
+class MosaicRules(Options):
+    """The 1st-place mosaic rules (saltseg.mosaic.rules) applied to the test masks."""
+
+    enabled: Bool = True
+    vertical: Bool = True  # continue vertical train masks down their mosaic column
+    empty_below_full_salt: Bool = False  # empty tiles below a train tile whose bottom row is salt
 
 
-@dataclass(frozen=True)
-class PostprocessConfig:
-    threshold: float | str = 0.5  # or "oof"
-    min_component: int = 0  # 0 = keep every component
-    blank_empty: bool = True
-    mosaic: MosaicConfig = field(default_factory=MosaicConfig)
-    all_salt_empty: bool = False
-
-    @classmethod
-    def from_dict(cls, cfg: Mapping | None) -> PostprocessConfig:
-        """Build from the config YAML's ``postprocess`` mapping; unknown keys are errors."""
-        cfg = dict(cfg or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise SaltsegError(
-                f"postprocess config: unknown key(s) {unknown}; known: {sorted(known)}"
-            )
-        mosaic = dict(cfg.pop("mosaic", None) or {})
-        mosaic_known = {f.name for f in dataclasses.fields(MosaicConfig)}
-        unknown = sorted(set(mosaic) - mosaic_known)
-        if unknown:
-            raise SaltsegError(f"postprocess config: unknown mosaic key(s) {unknown}")
-        out = cls(mosaic=MosaicConfig(**mosaic), **cfg)
-        out.check()
-        return out
-
-    def check(self) -> None:
-        t = self.threshold
-        if isinstance(t, str):
-            if t != "oof":
-                raise SaltsegError(
-                    f"postprocess config: threshold must be a number or 'oof', got {t!r}"
-                )
-        elif isinstance(t, bool) or not 0.0 <= float(t) < 1.0:
-            raise SaltsegError(f"postprocess config: threshold must be in [0, 1), got {t!r}")
-        if isinstance(self.min_component, bool) or int(self.min_component) != self.min_component:
-            raise SaltsegError(
-                f"postprocess config: min_component must be an integer, got {self.min_component!r}"
-            )
-        if self.min_component < 0:
-            raise SaltsegError(
-                f"postprocess config: min_component must be >= 0, got {self.min_component}"
-            )
+class PostprocessConfig(Options):
+    threshold: Annotated[Number, Field(ge=0.0, lt=1.0)] | Literal["oof"] = 0.5
+    min_component: Annotated[Int, Field(ge=0)] = 0  # 0 = keep every component
+    blank_empty: Bool = True
+    mosaic_rules: MosaicRules = MosaicRules()
+    all_salt_empty: Bool = False
 
 
 def remove_small_components(masks: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
@@ -149,7 +108,7 @@ def postprocess(
     """Final masks (bool (N, H, W)) and per-step stats for test maps ``probs`` of ``ids``.
 
     ``mosaic``: ``{"layout": DataFrame id, mosaic, row, col, "train_ids": (M,),
-    "train_masks": bool (M, H, W)}``; required when ``cfg.mosaic.enabled``.
+    "train_masks": bool (M, H, W)}``; required when ``cfg.mosaic_rules.enabled``.
     """
     ids = np.asarray(ids).astype(str)
     blank = np.asarray(blank, dtype=bool)
@@ -191,19 +150,16 @@ def postprocess(
 
     before = masks
     detail = ""
-    if cfg.mosaic.enabled:
+    if cfg.mosaic_rules.enabled:
         mosaic = _check_mosaic(mosaic)
-        # Imported here so the rest of post-processing works without the mosaic module.
-        from saltseg.mosaic_rules import apply_mosaic_rules
-
         masks, counts = apply_mosaic_rules(
             mosaic["layout"],
             np.asarray(mosaic["train_ids"]).astype(str),
             np.asarray(mosaic["train_masks"], dtype=bool),
             ids,
             masks,
-            vertical=cfg.mosaic.vertical,
-            empty_below_full_salt=cfg.mosaic.empty_below_full_salt,
+            vertical=cfg.mosaic_rules.vertical,
+            empty_below_full_salt=cfg.mosaic_rules.empty_below_full_salt,
         )
         masks = np.asarray(masks, dtype=bool)
         if masks.shape != before.shape:
@@ -211,7 +167,7 @@ def postprocess(
                 f"mosaic rules returned masks shaped {masks.shape}, not {before.shape}"
             )
         detail = json.dumps(counts, default=str, sort_keys=True)
-    record("mosaic", cfg.mosaic.enabled, before, masks, detail)
+    record("mosaic", cfg.mosaic_rules.enabled, before, masks, detail)
 
     before = masks
     if cfg.all_salt_empty:
@@ -229,7 +185,10 @@ def ablation_variants(
     cfg: PostprocessConfig, with_mosaic: bool
 ) -> list[tuple[str, PostprocessConfig]]:
     """The full config, then each enabled rule switched off and each optional rule switched on."""
-    replace = dataclasses.replace
+
+    def replace(c: Options, **changes) -> Options:
+        return c.model_copy(update=changes)
+
     variants = [("full", cfg)]
     if float(cfg.threshold) != 0.5:
         variants.append(("threshold 0.5", replace(cfg, threshold=0.5)))
@@ -239,16 +198,18 @@ def ablation_variants(
         on = getattr(cfg, flag)
         variants.append((f"{'no' if on else 'with'} {flag}", replace(cfg, **{flag: not on})))
     if with_mosaic:
-        m = cfg.mosaic
+        m = cfg.mosaic_rules
         if not m.enabled:
-            variants.append(("with mosaic", replace(cfg, mosaic=replace(m, enabled=True))))
+            variants.append(("with mosaic", replace(cfg, mosaic_rules=replace(m, enabled=True))))
         else:
-            variants.append(("no mosaic", replace(cfg, mosaic=replace(m, enabled=False))))
+            variants.append(("no mosaic", replace(cfg, mosaic_rules=replace(m, enabled=False))))
             for flag in ("vertical", "empty_below_full_salt"):
                 on = getattr(m, flag)
-                sub = replace(cfg, mosaic=replace(m, **{flag: not on}))
+                sub = replace(cfg, mosaic_rules=replace(m, **{flag: not on}))
                 variants.append((f"mosaic {'without' if on else 'with'} {flag}", sub))
-    bare = PostprocessConfig(threshold=0.5, blank_empty=False)
+    bare = PostprocessConfig(
+        threshold=0.5, blank_empty=False, mosaic_rules=MosaicRules(enabled=False)
+    )
     if bare != cfg:
         variants.append(("no rules (p > 0.5)", bare))
     return variants
@@ -280,77 +241,3 @@ def ablation(
     table = table[ABLATION_COLUMNS]
     logger.info("post-processing ablation:\n%s", table.to_string(index=False))
     return table
-
-
-# ---------------------------------------------------------------- file wrapper
-
-
-def _read_truth(path: str | os.PathLike, ids: np.ndarray) -> np.ndarray:
-    from saltseg.submission import check_ids, decode_all, read_rle_csv
-
-    df = read_rle_csv(path)
-    check_ids(df["id"].tolist(), ids.tolist(), path)
-    df = df.set_index("id").loc[ids.tolist()].reset_index()
-    return decode_all(df, path)
-
-
-def postprocess_files(
-    test_probs: str | os.PathLike,
-    tiles_dir: str | os.PathLike,
-    ensemble_table: str | os.PathLike | None,
-    mosaic_layout: str | os.PathLike | None,
-    cfg: PostprocessConfig | Mapping | None,
-    out_masks: str | os.PathLike,
-    out_stats: str | os.PathLike,
-    truth_csv: str | os.PathLike | None = None,
-    out_ablation: str | os.PathLike | None = None,
-) -> pd.DataFrame:
-    """Post-process a test probability file into a mask set; write stats (and ablation).
-
-    ``ensemble_table`` is needed only for ``threshold: oof``; ``mosaic_layout`` only for mosaic
-    rules (with ``truth_csv`` it also lets the ablation try them when disabled).
-    With ``truth_csv`` (``id,rle_mask`` for every test id) the ablation table measures each
-    rule; without it ``out_ablation`` (when given) gets the table's header only.
-    """
-    from saltseg.ensemble import read_oof_threshold
-    from saltseg.pseudo import blank_of_test_ids
-
-    if not isinstance(cfg, PostprocessConfig):
-        cfg = PostprocessConfig.from_dict(cfg)
-    if truth_csv is not None and out_ablation is None:
-        raise SaltsegError("postprocess: truth_csv needs out_ablation for the ablation table")
-    if cfg.threshold == "oof":
-        if ensemble_table is None:
-            raise SaltsegError("postprocess: threshold 'oof' needs the ensemble score table")
-        cfg = dataclasses.replace(cfg, threshold=read_oof_threshold(ensemble_table))
-        logger.info("using the OOF threshold %.2f from %s", cfg.threshold, ensemble_table)
-    if cfg.mosaic.enabled and mosaic_layout is None:
-        raise SaltsegError("postprocess: mosaic rules are enabled but no mosaic layout was given")
-
-    ids, probs = load_probs(test_probs)
-    ids = ids.astype(str)
-    blank = blank_of_test_ids(tiles_dir, ids)
-    mosaic = None
-    if mosaic_layout is not None and (cfg.mosaic.enabled or truth_csv is not None):
-        from saltseg.data import load_tileset
-
-        ts = load_tileset(tiles_dir).split("train")
-        mosaic = {
-            "layout": read_layout(mosaic_layout),
-            "train_ids": ts.table["id"].astype(str).to_numpy(),
-            "train_masks": np.asarray(ts.masks, dtype=bool),
-        }
-    truth = _read_truth(truth_csv, ids) if truth_csv is not None else None
-
-    masks, stats = postprocess(probs, ids, blank, cfg, mosaic=mosaic)
-    logger.info("post-processing:\n%s", stats.to_string(index=False))
-    table = ablation(probs, ids, blank, truth, cfg, mosaic) if truth is not None else None
-    save_masks(out_masks, ids, masks)
-    with atomic_path(out_stats) as tmp:
-        stats.to_csv(tmp, index=False)
-    if out_ablation is not None:
-        if table is None:  # no test truth: keep the declared output, with nothing measured
-            table = pd.DataFrame(columns=ABLATION_COLUMNS)
-        with atomic_path(out_ablation) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6f")
-    return stats

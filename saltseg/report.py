@@ -1,22 +1,17 @@
-"""The run report: OOF metric per stage and model, pseudo labels, test score, wall time per rule."""
+"""The run report: OOF metric per stage and model, pseudo labels, test score, wall time per rule.
+
+Tables in, markdown text and a matplotlib figure out; saltseg.steps.report reads the run's files
+and writes ``results/report.md`` and its picture.
+"""
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-
-from saltseg.atomic import atomic_path
-
-logger = logging.getLogger(__name__)
-
-PathLike = str | os.PathLike
+from matplotlib.figure import Figure
 
 
 def markdown_table(df: pd.DataFrame, floatfmt: str = ".4f") -> str:
@@ -33,39 +28,25 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".4f") -> str:
     return "\n".join([header, rule, *body])
 
 
-def rule_times(benchmarks_dir: PathLike) -> pd.DataFrame:
-    """Wall time per rule from Snakemake ``benchmark:`` files (results/benchmarks/.../<rule>.tsv).
-
-    The rule is the file name without its fold number; the stage and model come from the folders.
-    """
+def rule_times(benchmarks: Mapping[str, float]) -> pd.DataFrame:
+    """Seconds per rule from Snakemake benchmark files, keyed by their path under the benchmarks
+    folder (``<stage>/<model>/train_fold3.tsv``): the rule is the file name without its fold
+    number, the stage and model come from the folders; folds are summed."""
     rows = []
-    root = Path(benchmarks_dir)
-    for path in sorted(root.rglob("*.tsv")):
-        try:
-            seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
-        except (OSError, KeyError, IndexError, ValueError, pd.errors.ParserError):
-            logger.warning("%s: unreadable benchmark file, skipped", path)
-            continue
-        parts = path.relative_to(root).parts
-        rule = re.sub(r"\d+$", "", path.stem)
-        rows.append({"step": "/".join([*parts[:-1], rule]), "jobs": 1, "seconds": seconds})
+    for rel, seconds in benchmarks.items():
+        *folders, name = rel.split("/")
+        rule = re.sub(r"\d+$", "", name.removesuffix(".tsv"))
+        rows.append({"step": "/".join([*folders, rule]), "jobs": 1, "seconds": float(seconds)})
     if not rows:
         return pd.DataFrame(columns=["step", "jobs", "seconds"])
-    df = pd.DataFrame(rows).groupby("step", sort=False, as_index=False).sum()
-    return df
+    return pd.DataFrame(rows).groupby("step", sort=False, as_index=False).sum()
 
 
-def _read_json(path: PathLike) -> dict:
-    return json.loads(Path(path).read_text())
-
-
-def _plot(stage_tables: Mapping[str, pd.DataFrame], times: pd.DataFrame, out_png: PathLike) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 1.3]})
+def stages_figure(stage_tables: Mapping[str, pd.DataFrame], times: pd.DataFrame) -> Figure:
+    """OOF metric of every model and blend (left), wall time per rule (right)."""
+    # A bare Figure (no pyplot): nothing global to set up or close, and no GUI backend.
+    fig = Figure(figsize=(13, 4.8))
+    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
     labels, values, colours = [], [], []
     for stage, table in stage_tables.items():
         for row in table.itertuples():
@@ -88,61 +69,47 @@ def _plot(stage_tables: Mapping[str, pd.DataFrame], times: pd.DataFrame, out_png
         ax2.set_xlabel("minutes (summed over jobs)")
         ax2.set_title("Wall time per rule")
     fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    return fig
 
 
-def build_report(
-    stage_scores: Sequence[PathLike],
-    final_scores: PathLike,
-    pseudo_counts: Sequence[PathLike],
-    postprocess_stats: PathLike,
-    ablation: PathLike,
-    test_score: PathLike,
-    out_md: PathLike,
-    out_png: PathLike,
+def report_markdown(
+    test_score: str,
+    stage_tables: Mapping[str, pd.DataFrame],
+    pseudo_counts: Mapping[str, dict],
+    postprocess_stats: pd.DataFrame,
+    ablation: pd.DataFrame,
+    times: pd.DataFrame,
     *,
-    mosaic_summary: PathLike | None = None,
-    mosaic_png: PathLike | None = None,
-    benchmarks_dir: PathLike = "results/benchmarks",
-) -> None:
-    """Collect the run's figures into a markdown report and a PNG."""
-    stage_tables = {Path(p).parent.parent.name: pd.read_csv(p) for p in stage_scores}
-    stage_tables["final"] = pd.read_csv(final_scores)
-    times = rule_times(benchmarks_dir)
+    figure: str,
+    mosaic_summary: dict | None = None,
+    mosaic_png: str | None = None,
+) -> str:
+    """The report's markdown; ``figure`` and ``mosaic_png`` are paths relative to it."""
     lines = ["# saltseg report", ""]
-    lines += ["## Test score", "", "```", Path(test_score).read_text().strip(), "```", ""]
-    lines += ["![stages](report/stages.png)", ""]
+    lines += ["## Test score", "", "```", test_score.strip(), "```", ""]
+    lines += [f"![stages]({figure})", ""]
     for stage, table in stage_tables.items():
         title = "Final blend" if stage == "final" else f"Stage {stage.removeprefix('stage')}"
         lines += [f"## {title}: out-of-fold metric", "", markdown_table(table), ""]
-    for path in pseudo_counts:
-        counts = _read_json(path)
-        stage = Path(path).parent.parent.name
+    for stage, counts in pseudo_counts.items():
         lines += [f"## Pseudo labels for {stage}", ""]
         lines += [markdown_table(pd.DataFrame([counts])), ""]
-    stats = pd.read_csv(postprocess_stats)
-    lines += ["## Post-processing", "", markdown_table(stats), ""]
-    abl = pd.read_csv(ablation)
-    if len(abl):
+    lines += ["## Post-processing", "", markdown_table(postprocess_stats), ""]
+    if len(ablation):
         lines += ["Each rule's effect on the test score (test truth known):", ""]
-        lines += [markdown_table(abl), ""]
+        lines += [markdown_table(ablation), ""]
     if mosaic_summary is not None:
-        lines += ["## Mosaics", "", markdown_table(pd.DataFrame([_read_json(mosaic_summary)])), ""]
+        lines += ["## Mosaics", "", markdown_table(pd.DataFrame([mosaic_summary])), ""]
     if mosaic_png is not None:
-        rel = os.path.relpath(mosaic_png, Path(out_md).parent)
-        lines += [f"![largest mosaics: train masks red, test predictions green]({rel})", ""]
+        lines += [f"![largest mosaics: train masks red, test predictions green]({mosaic_png})", ""]
     if len(times):
         total = times["seconds"].sum()
         lines += [f"## Wall time per rule (total {total / 60:.1f} min of job time)", ""]
         shown = times.assign(minutes=times["seconds"] / 60.0).drop(columns="seconds")
         lines += [markdown_table(shown, ".2f"), ""]
     lines += [
-        "Training curves: `results/<stage>/<model>/fold<k>/curves.png`; "
+        "Training curves: `results/<stage>/models/<model>/fold<k>/curves.png`; "
         "per-epoch figures: `history.csv` beside them.",
         "",
     ]
-    _plot(stage_tables, times, out_png)
-    with atomic_path(out_md) as tmp:
-        tmp.write_text("\n".join(lines))
+    return "\n".join(lines)

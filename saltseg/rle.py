@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
-
-TILE = 101
 
 
 def encode(mask: np.ndarray) -> str:

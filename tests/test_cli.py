@@ -1,6 +1,7 @@
 import numpy as np
 
-from saltseg import cli, submission
+from saltseg import cli
+from saltseg.io import submission
 
 
 def test_check_data_prints_summary(kaggle_dir, capsys):
@@ -23,3 +24,9 @@ def test_score_command(tmp_path, capsys):
     submission.write_submission(["a", "b"], m, tmp_path / "sub.csv")
     assert cli.main(["score", str(tmp_path / "sub.csv"), str(tmp_path / "ans.csv")]) == 0
     assert "1.0000" in capsys.readouterr().out
+
+
+def test_schema_command_writes_the_generated_schema(tmp_path, capsys):
+    assert cli.main(["schema", str(tmp_path / "schema.json")]) == 0
+    text = (tmp_path / "schema.json").read_text()
+    assert '"additionalProperties": false' in text and '"postprocess"' in text

@@ -1,35 +1,34 @@
-"""Post-processing: each step on hand-made maps, the mosaic hook, ablation, the file wrapper."""
+"""Post-processing: each step on hand-made maps, the mosaic hook, ablation, the config."""
 
 from __future__ import annotations
-
-import sys
-import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from saltseg import metric
+from saltseg import postprocess as pp
 from saltseg.errors import SaltsegError
-from saltseg.masks_io import load_masks
 from saltseg.postprocess import (
     ABLATION_COLUMNS,
     STATS_COLUMNS,
-    MosaicConfig,
+    MosaicRules,
     PostprocessConfig,
     ablation,
     postprocess,
-    postprocess_files,
     remove_small_components,
 )
-from saltseg.probs import save_probs
-from saltseg.rle import encode
 
 S = 101
 
 
 def empty_maps(n: int) -> np.ndarray:
     return np.zeros((n, S, S), dtype=np.float32)
+
+
+def plain(**settings) -> PostprocessConfig:
+    """A config without the mosaic rules (they are on by default and need a layout)."""
+    return PostprocessConfig(mosaic_rules=MosaicRules(enabled=False), **settings)
 
 
 def stat(stats: pd.DataFrame, step: str, column: str = "tiles_changed"):
@@ -41,9 +40,9 @@ def test_threshold_step() -> None:
     probs[0, :10] = 0.55
     probs[1, :10] = 0.45
     ids, blank = np.array(["a", "b", "c"]), np.zeros(3, bool)
-    masks, stats = postprocess(probs, ids, blank, PostprocessConfig(threshold=0.5))
+    masks, stats = postprocess(probs, ids, blank, plain(threshold=0.5))
     assert masks[0].sum() == 10 * S and not masks[1].any() and not masks[2].any()
-    masks, stats = postprocess(probs, ids, blank, PostprocessConfig(threshold=0.4))
+    masks, stats = postprocess(probs, ids, blank, plain(threshold=0.4))
     assert masks[1].sum() == 10 * S
     assert list(stats.columns) == STATS_COLUMNS
     assert stats["step"].tolist() == [
@@ -69,10 +68,10 @@ def test_small_components_removed_big_kept() -> None:
     np.testing.assert_array_equal(out[1], masks[1])
     assert not out[2].any()
     probs = masks.astype(np.float32)
-    _, stats = postprocess(probs, np.array(list("abc")), np.zeros(3, bool), PostprocessConfig())
+    _, stats = postprocess(probs, np.array(list("abc")), np.zeros(3, bool), plain())
     assert stat(stats, "min_component") == 0  # min_component 0: off
     final, stats = postprocess(
-        probs, np.array(list("abc")), np.zeros(3, bool), PostprocessConfig(min_component=10)
+        probs, np.array(list("abc")), np.zeros(3, bool), plain(min_component=10)
     )
     np.testing.assert_array_equal(final, out)
     assert stat(stats, "min_component") == 2
@@ -83,19 +82,19 @@ def test_blank_emptied_and_all_salt_emptied() -> None:
     probs = empty_maps(3) + 0.9  # three all-salt predictions
     probs[2, 0, 0] = 0.1  # almost all salt: kept
     ids, blank = np.array(["a", "b", "c"]), np.array([True, False, False])
-    masks, stats = postprocess(probs, ids, blank, PostprocessConfig())
+    masks, stats = postprocess(probs, ids, blank, plain())
     assert not masks[0].any() and masks[1].all()
     assert stat(stats, "blank_empty") == 1 and stat(stats, "all_salt_empty") == 0
-    masks, stats = postprocess(probs, ids, blank, PostprocessConfig(all_salt_empty=True))
+    masks, stats = postprocess(probs, ids, blank, plain(all_salt_empty=True))
     assert not masks[1].any() and masks[2].sum() == S * S - 1
     assert stat(stats, "all_salt_empty") == 1
-    masks, _ = postprocess(probs, ids, blank, PostprocessConfig(blank_empty=False))
+    masks, _ = postprocess(probs, ids, blank, plain(blank_empty=False))
     assert masks[0].all()
 
 
 @pytest.fixture
 def fake_mosaic(monkeypatch):
-    """A stand-in saltseg.mosaic_rules recording its calls; it fills the first test tile."""
+    """A stand-in saltseg.mosaic.rules recording its calls; it fills the first test tile."""
     calls = []
 
     def apply_mosaic_rules(layout, train_ids, train_masks, test_ids, test_masks, **kw):
@@ -104,9 +103,7 @@ def fake_mosaic(monkeypatch):
         out[0] = True
         return out, {"filled": 1}
 
-    module = types.ModuleType("saltseg.mosaic_rules")
-    module.apply_mosaic_rules = apply_mosaic_rules
-    monkeypatch.setitem(sys.modules, "saltseg.mosaic_rules", module)
+    monkeypatch.setattr(pp, "apply_mosaic_rules", apply_mosaic_rules)
     return calls
 
 
@@ -124,7 +121,7 @@ def test_mosaic_hook_called_with_the_right_arguments(fake_mosaic) -> None:
     ids, blank = np.array(["a", "b", "c"]), np.array([False, False, True])
     mosaic = mosaic_inputs()
     cfg = PostprocessConfig(
-        mosaic=MosaicConfig(enabled=True, vertical=False, empty_below_full_salt=True)
+        mosaic_rules=MosaicRules(enabled=True, vertical=False, empty_below_full_salt=True)
     )
     masks, stats = postprocess(probs, ids, blank, cfg, mosaic=mosaic)
     assert len(fake_mosaic) == 1
@@ -139,7 +136,7 @@ def test_mosaic_hook_called_with_the_right_arguments(fake_mosaic) -> None:
     assert masks[0].all()
     assert stat(stats, "mosaic") == 1 and '"filled": 1' in stat(stats, "mosaic", "detail")
 
-    postprocess(probs, ids, blank, PostprocessConfig(), mosaic=mosaic)
+    postprocess(probs, ids, blank, plain(), mosaic=mosaic)
     assert len(fake_mosaic) == 1  # disabled: not called
     with pytest.raises(SaltsegError, match="no mosaic layout"):
         postprocess(probs, ids, blank, cfg)
@@ -154,7 +151,7 @@ def test_ablation_rows_measure_each_rule(fake_mosaic) -> None:
     probs[2] = 0.9  # blank tile predicted salt: blank_empty helps
     probs[3] = 0.95  # all salt on an empty truth: all_salt_empty would help
     ids, blank = np.array(["a", "b", "c", "d"]), np.array([False, False, True, False])
-    cfg = PostprocessConfig(threshold=0.6, min_component=10)
+    cfg = plain(threshold=0.6, min_component=10)
     table = ablation(probs, ids, blank, truth, cfg, mosaic=mosaic_inputs())
     assert list(table.columns) == ABLATION_COLUMNS
     rows = table.set_index("variant")
@@ -180,7 +177,7 @@ def test_ablation_rows_measure_each_rule(fake_mosaic) -> None:
 
 def test_ablation_with_mosaic_enabled_switches_each_part(fake_mosaic) -> None:
     probs = empty_maps(2)
-    cfg = PostprocessConfig(all_salt_empty=True, mosaic=MosaicConfig(enabled=True))
+    cfg = PostprocessConfig(all_salt_empty=True, mosaic_rules=MosaicRules(enabled=True))
     truth = np.zeros((2, S, S), dtype=bool)
     table = ablation(probs, np.array(["a", "b"]), np.zeros(2, bool), truth, cfg, mosaic_inputs())
     assert table["variant"].tolist() == [
@@ -197,90 +194,19 @@ def test_ablation_with_mosaic_enabled_switches_each_part(fake_mosaic) -> None:
     assert {"vertical": True, "empty_below_full_salt": True} in kws
 
 
-def test_config_from_dict() -> None:
-    cfg = PostprocessConfig.from_dict(
-        {"threshold": "oof", "min_component": 20, "mosaic": {"enabled": True}}
+def test_config_parse() -> None:
+    cfg = PostprocessConfig.parse(
+        {"threshold": "oof", "min_component": 20, "mosaic_rules": {"vertical": False}}
     )
-    assert cfg.threshold == "oof" and cfg.mosaic.enabled and cfg.mosaic.vertical
-    assert PostprocessConfig.from_dict(None) == PostprocessConfig()
-    with pytest.raises(SaltsegError, match="unknown key"):
-        PostprocessConfig.from_dict({"treshold": 0.5})
-    with pytest.raises(SaltsegError, match="unknown mosaic key"):
-        PostprocessConfig.from_dict({"mosaic": {"on": True}})
+    assert cfg.threshold == "oof" and cfg.mosaic_rules.enabled and not cfg.mosaic_rules.vertical
+    assert PostprocessConfig.parse(None) == PostprocessConfig()
+    with pytest.raises(SaltsegError, match="treshold: unknown key"):
+        PostprocessConfig.parse({"treshold": 0.5})
+    with pytest.raises(SaltsegError, match="mosaic_rules.on: unknown key"):
+        PostprocessConfig.parse({"mosaic_rules": {"on": True}})
     with pytest.raises(SaltsegError, match="threshold"):
-        PostprocessConfig.from_dict({"threshold": "best"})
+        PostprocessConfig.parse({"threshold": "best"})
+    with pytest.raises(SaltsegError, match="threshold"):
+        PostprocessConfig.parse({"threshold": True})
     with pytest.raises(SaltsegError, match="min_component"):
-        PostprocessConfig.from_dict({"min_component": -1})
-
-
-def test_postprocess_files(tmp_path, fake_mosaic) -> None:
-    from saltseg.data import TileSet, save_tileset
-
-    ids = ["tr0", "tr1", "te0", "te1", "te2"]
-    table = pd.DataFrame(
-        {
-            "id": ids,
-            "split": ["train"] * 2 + ["test"] * 3,
-            "z": np.arange(5.0),
-            "coverage": [0.0, 0.5, np.nan, np.nan, np.nan],
-            "blank": [False, False, True, False, False],
-        }
-    )
-    masks = np.zeros((5, S, S), dtype=bool)
-    masks[1, 50:] = True
-    images = np.zeros((5, S, S), dtype=np.uint8)
-    save_tileset(TileSet(table, images, masks), tmp_path / "tiles")
-
-    probs = empty_maps(3)
-    probs[0] = 0.9  # blank tile
-    probs[1, 40:] = 0.55
-    probs[2, 40:] = 0.45
-    save_probs(tmp_path / "test.npz", ["te0", "te1", "te2"], probs)
-    pd.DataFrame(
-        {"model": ["m", "blend"], "best_threshold": [0.6, 0.42], "best_score": [0.8, 0.9]}
-    ).to_csv(tmp_path / "table.csv", index=False)
-    pd.DataFrame({"id": ["tr0", "te1", "te0", "te2"], "mosaic": 0, "row": 0, "col": 0}).to_parquet(
-        tmp_path / "layout.parquet"
-    )
-    truth = np.zeros((3, S, S), dtype=bool)
-    truth[1:, 40:] = True
-    pd.DataFrame(
-        {"id": ["te2", "te0", "te1"], "rle_mask": [encode(m) for m in truth[[2, 0, 1]]]}
-    ).to_csv(tmp_path / "truth.csv", index=False)
-
-    stats = postprocess_files(
-        tmp_path / "test.npz",
-        tmp_path / "tiles" / "tiles.parquet",  # the folder or its table: both work
-        tmp_path / "table.csv",
-        tmp_path / "layout.parquet",
-        {"threshold": "oof"},
-        tmp_path / "out" / "masks.npz",
-        tmp_path / "out" / "stats.csv",
-        tmp_path / "truth.csv",
-        tmp_path / "out" / "ablation.csv",
-    )
-    out_ids, out = load_masks(tmp_path / "out" / "masks.npz")
-    assert out_ids.tolist() == ["te0", "te1", "te2"]
-    np.testing.assert_array_equal(out, truth)  # threshold 0.42 keeps te2, blank te0 emptied
-    assert stat(stats, "threshold", "detail") == "threshold=0.42"
-    pd.testing.assert_frame_equal(
-        pd.read_csv(tmp_path / "out" / "stats.csv", keep_default_na=False), stats, check_dtype=False
-    )
-    abl = pd.read_csv(tmp_path / "out" / "ablation.csv").set_index("variant")
-    assert abl.loc["full", "score"] == pytest.approx(1.0)
-    assert abl.loc["threshold 0.5", "score"] == pytest.approx(2 / 3)
-    assert "with mosaic" in abl.index  # the layout lets the ablation try the mosaic rules
-    assert len(fake_mosaic) == 1
-    np.testing.assert_array_equal(fake_mosaic[0][2], masks[:2])  # the train masks from the tile set
-
-    with pytest.raises(SaltsegError, match="ensemble score table"):
-        postprocess_files(
-            tmp_path / "test.npz", tmp_path / "tiles", None, None, {"threshold": "oof"},
-            tmp_path / "x.npz", tmp_path / "x.csv",
-        )  # fmt: skip
-    with pytest.raises(SaltsegError, match="no mosaic layout"):
-        postprocess_files(
-            tmp_path / "test.npz", tmp_path / "tiles", None, None, {"mosaic": {"enabled": True}},
-            tmp_path / "x.npz", tmp_path / "x.csv",
-        )  # fmt: skip
-    assert not (tmp_path / "x.npz").exists()
+        PostprocessConfig.parse({"min_component": -1})

@@ -1,23 +1,13 @@
-"""Pseudo-label selection: confidence arithmetic, blank tiles, thresholds, modes, files."""
+"""Pseudo-label selection: confidence arithmetic, blank tiles, thresholds, modes."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pandas as pd
 import pytest
 
 from saltseg.errors import SaltsegError
-from saltseg.masks_io import load_masks, save_masks
-from saltseg.probs import save_probs
-from saltseg.pseudo import (
-    PseudoConfig,
-    confidence,
-    load_pseudo_labels,
-    make_pseudo_labels,
-    select_pseudo,
-)
+from saltseg.io.masks import load_masks, save_masks
+from saltseg.pseudo import PseudoConfig, confidence, select_pseudo
 
 
 def maps_with_unsure(n_unsure: list[int], size: int = 10) -> np.ndarray:
@@ -57,7 +47,7 @@ def test_all_mode_keeps_every_non_blank_image() -> None:
     ids = np.array(["a", "b", "c", "d"])
     probs = maps_with_unsure([0, 5, 10, 60])
     blank = np.array([False, False, True, False])
-    kept, masks, counts = select_pseudo(ids, probs, blank, PseudoConfig(include_all=True))
+    kept, masks, counts = select_pseudo(ids, probs, blank, PseudoConfig(all=True))
     assert kept.tolist() == ["a", "b", "d"]
     assert counts["confident"] == 2 and counts["kept"] == 3
     assert len(masks) == 3
@@ -84,10 +74,12 @@ def test_empty_fraction_and_nothing_kept() -> None:
 
 
 def test_config_validation() -> None:
-    with pytest.raises(SaltsegError, match="low"):
-        PseudoConfig(low=0.6, high=0.8)
+    with pytest.raises(SaltsegError, match="low <= 0.5 <= high"):
+        PseudoConfig.parse({"low": 0.6, "high": 0.8})
     with pytest.raises(SaltsegError, match="min_confidence"):
-        PseudoConfig(min_confidence=1.5)
+        PseudoConfig.parse({"min_confidence": 1.5})
+    with pytest.raises(SaltsegError, match="max_images"):
+        PseudoConfig.parse({"max_images": 0})
 
 
 def test_mask_set_round_trip(tmp_path) -> None:
@@ -100,43 +92,3 @@ def test_mask_set_round_trip(tmp_path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(SaltsegError, match="bad.npz"):
         load_masks(tmp_path / "bad.npz")
-
-
-def test_make_pseudo_labels_files(tmp_path) -> None:
-    table = pd.DataFrame(
-        {
-            "id": ["tr0", "t0", "t1", "t2"],
-            "split": ["train", "test", "test", "test"],
-            "z": [1.0, 2.0, 3.0, 4.0],
-            "coverage": [0.0, np.nan, np.nan, np.nan],
-            "blank": [False, True, False, False],
-        }
-    )
-    table.to_parquet(tmp_path / "tiles.parquet", index=False)
-    probs = np.zeros((3, 101, 101), dtype=np.float32)
-    probs[:, :40] = 0.99
-    probs[2, 40:] = 0.5  # t2 unsure
-    save_probs(tmp_path / "test.npz", ["t2", "t0", "t1"], probs[[2, 0, 1]])
-    counts = make_pseudo_labels(
-        tmp_path / "test.npz", tmp_path, tmp_path / "out" / "pseudo.npz", tmp_path / "counts.json"
-    )
-    ids, masks = load_pseudo_labels(tmp_path / "out" / "pseudo.npz")
-    assert ids.tolist() == ["t1"]
-    np.testing.assert_array_equal(masks[0], probs[1] > 0.5)
-    assert json.loads((tmp_path / "counts.json").read_text()) == counts
-    assert counts["kept"] == 1 and counts["blank"] == 1 and counts["total"] == 3
-
-    save_probs(tmp_path / "short.npz", ["t0", "t1"], probs[:2])
-    with pytest.raises(SaltsegError, match="1 test tile"):
-        make_pseudo_labels(
-            tmp_path / "short.npz", tmp_path, tmp_path / "x.npz", tmp_path / "x.json"
-        )
-    assert not (tmp_path / "x.npz").exists()
-
-    extra = np.concatenate([probs, probs[:1]])
-    save_probs(tmp_path / "extra.npz", ["t0", "t1", "t2", "tr0"], extra)
-    with pytest.raises(SaltsegError, match="1 predicted id\\(s\\) are not test tiles, e.g. 'tr0'"):
-        make_pseudo_labels(
-            tmp_path / "extra.npz", tmp_path, tmp_path / "x.npz", tmp_path / "x.json"
-        )
-    assert not (tmp_path / "x.npz").exists()

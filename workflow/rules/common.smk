@@ -1,13 +1,17 @@
-# Helpers for the Snakefile: config validation, stage/model/fold enumeration, per-rule params.
+# Validate first, then the names and small input functions every rule file uses.
 import logging
 import os
 from pathlib import Path
 
-from snakemake.utils import validate
+from snakemake.exceptions import WorkflowError
 
-validate(config, schema="../schemas/config.schema.yaml")
+from saltseg.config import stage_order, workflow_config
+from saltseg.errors import SaltsegError
 
 
+# The one schema (saltseg.config) checks the config before anything runs and fills in every
+# default, so `snakemake -n` rejects what a job would reject. Keys come out sorted: Snakemake
+# compares params as text, so reordering a config file is not mistaken for a change.
 def canonical(value):
     """Config values with sorted keys, recursively."""
     if isinstance(value, dict):
@@ -17,11 +21,12 @@ def canonical(value):
     return value
 
 
-# Snakemake compares params as text: with sorted keys, reordering a config file (or a YAML dump
-# that sorts keys) is not mistaken for a change that re-runs jobs.
-_canonical = canonical(config)
+try:
+    _validated = canonical(workflow_config(config, "config"))
+except SaltsegError as exc:
+    raise WorkflowError(str(exc)) from None
 config.clear()
-config.update(_canonical)
+config.update(_validated)
 
 # Jobs import saltseg from this checkout, also inside `--use-conda` environments.
 os.environ.update(
@@ -30,9 +35,8 @@ os.environ.update(
     )
 )
 
-STAGES = sorted(config["stages"], key=lambda name: int(name.removeprefix("stage")))
-N_FOLDS = config["folds"]["n_folds"]
-FOLDS = list(range(N_FOLDS))
+STAGES = stage_order(config["stages"])
+FOLDS = list(range(config["folds"]["n_folds"]))
 SYNTHETIC = config["data"]["source"] == "synthetic"
 SYNTH_DIR = "results/synth"
 # The Kaggle-layout folder prepare_data reads: the synth rule's output or the user's folder.
@@ -57,6 +61,23 @@ if not SYNTHETIC and not Path(DATA_DIR).is_dir():
     )
 
 
+def config_at(*keys):
+    """A params function: the config value at ``keys``, each formatted with the job's
+    wildcards ("{stage}"), as PyPSA-Eur's config_provider does."""
+
+    def lookup(wildcards):
+        node = config
+        for key in keys:
+            node = node[key.format(**wildcards)]
+        return node
+
+    return lookup
+
+
+def stage_config(stage):
+    return config["stages"][stage]
+
+
 def data_source(wildcards=None):
     """prepare_data's input: DATA_DIR when it exists or will be made by the synth rule."""
     # A missing folder is reported by prepare_data with the download hint, not as a bare
@@ -64,119 +85,109 @@ def data_source(wildcards=None):
     return DATA_DIR if SYNTHETIC or Path(DATA_DIR).is_dir() else []
 
 
-def stage_config(stage):
-    return config["stages"][stage]
-
-
-def stage_models(stage):
-    return list(stage_config(stage)["models"])
+def truth(wildcards=None):
+    """The synthetic dataset's folder, whose truth/test.csv scores the test predictions."""
+    return {"truth": rules.synth.output.folder} if SYNTHETIC else {}
 
 
 def model_spec(wildcards):
-    """What a fold's training depends on; predict settings are left out so that changing
-    them re-runs prediction only."""
+    """What a fold's training depends on: the model's spec without its predict section."""
     model = stage_config(wildcards.stage)["models"][wildcards.model]
     return {k: v for k, v in model.items() if k not in ("pretrain", "predict")}
 
 
 def pretrain_spec(wildcards):
     """The fold spec with its train section replaced by the model's pretrain section."""
-    spec = model_spec(wildcards)
-    spec["train"] = stage_config(wildcards.stage)["models"][wildcards.model]["pretrain"]
-    return spec
-
-
-def predict_params(wildcards):
-    return stage_config(wildcards.stage)["models"][wildcards.model].get("predict", {})
-
-
-def stage_mode(wildcards):
-    return stage_config(wildcards.stage).get("mode", "scratch")
-
-
-def pseudo_params(wildcards):
-    return stage_config(wildcards.stage)["pseudo"]
-
-
-def pseudo_source(wildcards):
-    """Pseudo labels of a stage come from the blended test predictions of an earlier stage."""
-    return f"results/{pseudo_params(wildcards)['from']}/ensemble/test.npz"
+    model = stage_config(wildcards.stage)["models"][wildcards.model]
+    return {**model_spec(wildcards), "train": model["pretrain"]}
 
 
 def train_fold_inputs(wildcards):
-    inputs = {
-        "data": rules.prepare_data.output.table,
-        "folds": rules.make_folds.output.folds,
-    }
-    mode = stage_mode(wildcards)
+    """Pseudo labels (append mode) or the pretrained model (pretrain mode) of the stage."""
+    mode = stage_config(wildcards.stage)["mode"]
+    inputs = {}
     if mode in ("pretrain", "append"):
-        inputs["pseudo"] = f"results/{wildcards.stage}/pseudo/labels.npz"
+        inputs["pseudo"] = expand(
+            rules.make_pseudo_labels.output.labels, stage=wildcards.stage
+        )[0]
     if mode == "pretrain":
-        inputs["init"] = (
-            f"results/{wildcards.stage}/{wildcards.model}/pretrain/model.pt"
-        )
+        inputs["init"] = expand(
+            rules.pretrain_on_pseudo.output.model,
+            stage=wildcards.stage,
+            model=wildcards.model,
+        )[0]
     return inputs
 
 
-def fold_predictions(stage, model, kind):
-    return [f"results/{stage}/{model}/fold{fold}/{kind}.npz" for fold in FOLDS]
+def fold_files(kind):
+    """A model's per-fold prediction files ("oof" or "test") of predict_fold."""
+    template = getattr(rules.predict_fold.output, kind)
+    return lambda w: expand(template, stage=w.stage, model=w.model, fold=FOLDS)
 
 
-def prediction_file(name, kind):
-    """Blended predictions of a stage ("stage2") or fold-averaged ones of a model ("stage2/b")."""
+def blend_input(name, kind):
+    """Predictions of a blend member: a stage's blend ("stage2") or a model's ("stage2/b")."""
     stage, _, model = name.partition("/")
-    return f"results/{stage}/{model or 'ensemble'}/{kind}.npz"
+    if model:
+        return expand(
+            getattr(rules.average_folds.output, kind), stage=stage, model=model
+        )[0]
+    return expand(getattr(rules.blend_stage.output, kind), stage=stage)[0]
 
 
-def stage_blend(wildcards):
-    """Blend weights of a stage's models, keyed "stage/model" (equal weights by default)."""
-    models = stage_models(wildcards.stage)
-    weights = stage_config(wildcards.stage).get("blend") or {m: 1.0 for m in models}
-    return {f"{wildcards.stage}/{m}": float(weights.get(m, 0.0)) for m in models}
+def stage_weights(wildcards):
+    """Blend weights of a stage's models, keyed "stage/model"."""
+    weights = stage_config(wildcards.stage)["blend"] or {
+        m: 1.0 for m in stage_config(wildcards.stage)["models"]
+    }
+    return {
+        f"{wildcards.stage}/{m}": float(weights.get(m, 0.0))
+        for m in stage_config(wildcards.stage)["models"]
+    }
 
 
-def final_blend(wildcards=None):
+def final_weights(wildcards=None):
     return {name: float(w) for name, w in config["final"]["blend"].items()}
 
 
-def blend_inputs(blend, kind):
+def blend_inputs(weights, kind):
     """Input files of a blend, in the order of its weights."""
-    return lambda wildcards: [prediction_file(n, kind) for n in blend(wildcards)]
+    return lambda wildcards: [blend_input(n, kind) for n in weights(wildcards)]
 
 
-def mosaic_enabled():
-    return config["postprocess"]["mosaic"]["enabled"]
+def pseudo_probs(wildcards):
+    """Pseudo labels of a stage come from the blended test predictions of an earlier stage."""
+    source = stage_config(wildcards.stage)["pseudo"]["from"]
+    return expand(rules.blend_stage.output.test, stage=source)[0]
 
 
-def postprocess_inputs(wildcards):
-    inputs = {}
-    if mosaic_enabled():
-        inputs["layout"] = rules.build_mosaic.output.layout
-    # With synthetic data, the test masks in truth/test.csv measure each rule.
-    inputs.update(truth_input(wildcards))
-    return inputs
+MOSAIC_RULES = config["postprocess"]["mosaic_rules"]["enabled"]
 
 
-def truth_input(wildcards):
-    return {"truth": SYNTH_DIR} if SYNTHETIC else {}
+def mosaic_layout(wildcards=None):
+    return {"layout": rules.build_mosaic.output.layout} if MOSAIC_RULES else {}
 
 
 def report_inputs(wildcards):
     inputs = {
-        "stage_scores": [f"results/{s}/ensemble/scores.csv" for s in STAGES],
-        "final_scores": rules.blend_final.output.scores,
-        "pseudo_counts": [
-            f"results/{s}/pseudo/counts.json"
-            for s in STAGES
-            if "pseudo" in stage_config(s)
-        ],
-        "postprocess": rules.postprocess.output.stats,
-        "ablation": rules.postprocess.output.ablation,
+        "stage_scores": expand(rules.blend_stage.output.scores, stage=STAGES),
+        "pseudo_counts": expand(
+            rules.make_pseudo_labels.output.counts,
+            stage=[s for s in STAGES if stage_config(s)["pseudo"] is not None],
+        ),
     }
-    if mosaic_enabled():
-        inputs["mosaic"] = rules.build_mosaic.output.summary
+    if MOSAIC_RULES:
+        inputs["mosaic_summary"] = rules.build_mosaic.output.summary
         inputs["mosaic_png"] = rules.plot_mosaics.output.png
     return inputs
+
+
+def tileset(wildcards=None):
+    """The prepared tile set: the table every step opens (``tiles``), and the arrays beside it
+    that it reads through the table's folder, declared so that no job reads an undeclared file.
+    """
+    out = rules.prepare_data.output
+    return {"tiles": out.tiles, "tile_images": out.images, "tile_masks": out.masks}
 
 
 def runtime(key):

@@ -1,26 +1,26 @@
-# Data: the synthetic default, the cached arrays and table, the folds and the tile mosaics.
+# Data: the synthetic default, the prepared tile set, the folds and the tile mosaics.
 
 
 rule synth:
     output:
-        data=directory(SYNTH_DIR),
+        folder=directory(SYNTH_DIR),
     log:
         "results/logs/synth.log",
     conda:
         "../envs/saltseg.yaml"
     params:
-        synthetic=config["data"]["synthetic"],
+        settings=config_at("data", "synthetic"),
     script:
         "../scripts/synth.py"
 
 
 rule prepare_data:
     input:
-        source=data_source,
+        folder=data_source,
     output:
         images="results/data/images.npy",
         masks="results/data/masks.npy",
-        table="results/data/tiles.parquet",
+        tiles="results/data/tiles.parquet",
     log:
         "results/logs/prepare_data.log",
     conda:
@@ -34,23 +34,22 @@ rule prepare_data:
 
 rule make_folds:
     input:
-        table=rules.prepare_data.output.table,
+        unpack(tileset),
     output:
-        folds="results/folds.parquet",
+        folds="results/data/folds.parquet",
     log:
         "results/logs/make_folds.log",
     conda:
         "../envs/saltseg.yaml"
     params:
-        folds=config["folds"],
+        scheme=config_at("folds"),
     script:
         "../scripts/make_folds.py"
 
 
 rule build_mosaic:
     input:
-        images=rules.prepare_data.output.images,
-        table=rules.prepare_data.output.table,
+        unpack(tileset),
     output:
         layout="results/mosaic/layout.parquet",
         summary="results/mosaic/summary.json",
@@ -61,6 +60,6 @@ rule build_mosaic:
     conda:
         "../envs/saltseg.yaml"
     params:
-        mosaic=config["mosaic"],
+        settings=config_at("mosaic"),
     script:
         "../scripts/build_mosaic.py"

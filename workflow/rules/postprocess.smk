@@ -3,10 +3,11 @@
 
 rule postprocess:
     input:
-        unpack(postprocess_inputs),
+        unpack(tileset),
+        unpack(mosaic_layout),
+        unpack(truth),
         probs=rules.blend_final.output.test,
         scores=rules.blend_final.output.scores,
-        data=rules.prepare_data.output.table,
     output:
         masks="results/postprocess/masks.npz",
         stats="results/postprocess/stats.csv",
@@ -16,16 +17,16 @@ rule postprocess:
     conda:
         "../envs/saltseg.yaml"
     params:
-        postprocess=config["postprocess"],
+        settings=config_at("postprocess"),
     script:
         "../scripts/postprocess.py"
 
 
 rule submission:
     input:
-        unpack(truth_input),
+        unpack(tileset),
+        unpack(truth),
         masks=rules.postprocess.output.masks,
-        data=rules.prepare_data.output.table,
     output:
         csv="results/submission.csv",
         score="results/test_score.txt",
@@ -39,9 +40,9 @@ rule submission:
 
 rule plot_mosaics:
     input:
+        unpack(tileset),
         layout=rules.build_mosaic.output.layout,
         masks=rules.postprocess.output.masks,
-        data=rules.prepare_data.output.table,
     output:
         png="results/report/mosaics.png",
     log:

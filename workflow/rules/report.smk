@@ -4,6 +4,9 @@
 rule report:
     input:
         unpack(report_inputs),
+        final_scores=rules.blend_final.output.scores,
+        stats=rules.postprocess.output.stats,
+        ablation=rules.postprocess.output.ablation,
         submission=rules.submission.output.csv,
         score=rules.submission.output.score,
     output:

@@ -3,8 +3,8 @@
 
 rule make_pseudo_labels:
     input:
-        probs=pseudo_source,
-        table=rules.prepare_data.output.table,
+        unpack(tileset),
+        probs=pseudo_probs,
     output:
         labels="results/{stage}/pseudo/labels.npz",
         counts="results/{stage}/pseudo/counts.json",
@@ -13,23 +13,23 @@ rule make_pseudo_labels:
     conda:
         "../envs/saltseg.yaml"
     params:
-        pseudo=pseudo_params,
+        settings=config_at("stages", "{stage}", "pseudo"),
     script:
         "../scripts/make_pseudo_labels.py"
 
 
 rule pretrain_on_pseudo:
     input:
-        data=rules.prepare_data.output.table,
-        pseudo="results/{stage}/pseudo/labels.npz",
+        unpack(tileset),
+        pseudo=rules.make_pseudo_labels.output.labels,
     output:
-        model="results/{stage}/{model}/pretrain/model.pt",
-        history="results/{stage}/{model}/pretrain/history.csv",
-        curves="results/{stage}/{model}/pretrain/curves.png",
+        model="results/{stage}/models/{model}/pretrain/model.pt",
+        history="results/{stage}/models/{model}/pretrain/history.csv",
+        curves="results/{stage}/models/{model}/pretrain/curves.png",
     log:
-        "results/logs/{stage}/{model}/pretrain.log",
+        "results/logs/{stage}/{model}/pretrain_on_pseudo.log",
     benchmark:
-        "results/benchmarks/{stage}/{model}/pretrain.tsv"
+        "results/benchmarks/{stage}/{model}/pretrain_on_pseudo.tsv"
     conda:
         "../envs/saltseg.yaml"
     threads: runtime("threads")
@@ -45,11 +45,13 @@ rule pretrain_on_pseudo:
 
 rule train_fold:
     input:
+        unpack(tileset),
         unpack(train_fold_inputs),
+        folds=rules.make_folds.output.folds,
     output:
-        model="results/{stage}/{model}/fold{fold}/model.pt",
-        history="results/{stage}/{model}/fold{fold}/history.csv",
-        curves="results/{stage}/{model}/fold{fold}/curves.png",
+        model="results/{stage}/models/{model}/fold{fold}/model.pt",
+        history="results/{stage}/models/{model}/fold{fold}/history.csv",
+        curves="results/{stage}/models/{model}/fold{fold}/curves.png",
     log:
         "results/logs/{stage}/{model}/train_fold{fold}.log",
     benchmark:
@@ -61,8 +63,8 @@ rule train_fold:
         gpu=1,
     params:
         spec=model_spec,
-        mode=stage_mode,
-        append_pseudo=lambda w: stage_config(w.stage).get("append_pseudo", {}),
+        mode=config_at("stages", "{stage}", "mode"),
+        append_pseudo=config_at("stages", "{stage}", "append_pseudo"),
         device=runtime("device"),
         precision=runtime("precision"),
     script:
@@ -71,12 +73,12 @@ rule train_fold:
 
 rule predict_fold:
     input:
+        unpack(tileset),
         model=rules.train_fold.output.model,
-        data=rules.prepare_data.output.table,
         folds=rules.make_folds.output.folds,
     output:
-        oof="results/{stage}/{model}/fold{fold}/oof.npz",
-        test="results/{stage}/{model}/fold{fold}/test.npz",
+        oof="results/{stage}/models/{model}/fold{fold}/oof.npz",
+        test="results/{stage}/models/{model}/fold{fold}/test.npz",
     log:
         "results/logs/{stage}/{model}/predict_fold{fold}.log",
     benchmark:
@@ -87,7 +89,7 @@ rule predict_fold:
     resources:
         gpu=1,
     params:
-        predict=predict_params,
+        settings=config_at("stages", "{stage}", "models", "{model}", "predict"),
         device=runtime("device"),
         precision=runtime("precision"),
     script:

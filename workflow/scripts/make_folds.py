@@ -1,10 +1,4 @@
-from saltseg.folds import make_folds
-from saltseg.runner import run_job
+from saltseg.steps import run_rule
+from saltseg.steps.data import make_folds
 
-run_job(
-    snakemake.log[0],
-    make_folds,
-    tiles_parquet=snakemake.input.table,
-    out_parquet=snakemake.output.folds,
-    **snakemake.params.folds,
-)
+run_rule(snakemake, make_folds)

@@ -1,11 +1,4 @@
-from saltseg.pipeline import plot_mosaics
-from saltseg.runner import run_job
+from saltseg.steps import run_rule
+from saltseg.steps.postprocess import plot_mosaics
 
-run_job(
-    snakemake.log[0],
-    plot_mosaics,
-    data_dir=snakemake.input.data,
-    layout_path=snakemake.input.layout,
-    masks_path=snakemake.input.masks,
-    out_png=snakemake.output.png,
-)
+run_rule(snakemake, plot_mosaics)

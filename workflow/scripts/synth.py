@@ -1,4 +1,4 @@
-from saltseg.runner import run_job
-from saltseg.synth import generate
+from saltseg.steps import run_rule
+from saltseg.steps.data import synth
 
-run_job(snakemake.log[0], generate, out_dir=snakemake.output.data, **snakemake.params.synthetic)
+run_rule(snakemake, synth)

@@ -1,0 +1,160 @@
+"""The workflow config: one schema, composed from the sections the code defines, with defaults.
+
+``Config.parse`` validates ``config.yaml`` (or any ``--configfile``) before anything runs, so
+``snakemake -n`` rejects what a job would reject; :func:`workflow_config` is what the Snakefile
+uses: the validated config with every default filled in. The JSON schema in
+``workflow/schemas/config.schema.json`` is generated from these models (``saltseg schema``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, model_validator
+
+from saltseg.data.folds import FoldsScheme
+from saltseg.mosaic.assemble import MosaicOptions
+from saltseg.nn.spec import ModelSpec, TrainSpec
+from saltseg.options import Int, Number, Options, choice
+from saltseg.postprocess import PostprocessConfig
+from saltseg.pseudo import PseudoConfig
+from saltseg.synth.generate import SynthOptions
+
+STAGE = r"^stage[0-9]+$"
+MODEL = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+StageName = Annotated[str, StringConstraints(pattern=STAGE)]
+ModelName = Annotated[str, StringConstraints(pattern=MODEL)]
+BlendName = Annotated[str, StringConstraints(pattern=r"^stage[0-9]+(/[A-Za-z0-9][A-Za-z0-9_-]*)?$")]
+Weight = Annotated[Number, Field(ge=0.0)]
+
+
+class DataConfig(Options):
+    source: str = Field(description='a Kaggle-layout folder, or "synthetic"')
+    synthetic: SynthOptions = SynthOptions()
+
+
+class RuntimeConfig(Options):
+    device: choice("auto", "cpu", "cuda") = "auto"  # auto: cuda when available
+    # auto: bf16 autocast on GPUs with native bf16 (Ampere and later), float32 elsewhere
+    precision: choice("auto", "bf16", "fp32") = "auto"
+    threads: Annotated[Int, Field(ge=1)] = 4  # CPU threads per training/prediction job
+
+
+class StagePseudo(PseudoConfig):
+    """A stage's pseudo labels: from the blended test predictions of the stage ``from``."""
+
+    source: StageName = Field(alias="from")
+
+
+class AppendPseudo(Options):
+    max_images: Annotated[Int, Field(ge=1)] | None = None  # a seeded random subset
+
+
+class ModelConfig(ModelSpec):
+    """A model family of a stage: its spec, plus the pretraining run of ``mode: pretrain``."""
+
+    pretrain: TrainSpec | None = None
+
+    def spec(self, train: TrainSpec | None = None) -> dict[str, Any]:
+        """The spec a training job gets (``train`` replaced, e.g. by ``pretrain``); predict
+        settings are left out so that changing them re-runs prediction only."""
+        out = self.to_dict()
+        out.pop("pretrain")
+        out.pop("predict")
+        if train is not None:
+            out["train"] = train.to_dict()
+        return out
+
+
+class StageConfig(Options):
+    # scratch: train each fold from the spec; pretrain: pretrain on the stage's pseudo labels,
+    # then fine-tune each fold from that weight; append: add pseudo labels to each fold's
+    # training set and train from scratch
+    mode: choice("scratch", "pretrain", "append") = "scratch"
+    pseudo: StagePseudo | None = None
+    append_pseudo: AppendPseudo = AppendPseudo()
+    models: Annotated[dict[ModelName, ModelConfig], Field(min_length=1)]
+    blend: dict[str, Weight] | None = None  # by model; equal weights when left out
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StageConfig:
+        if self.mode != "scratch" and self.pseudo is None:
+            raise ValueError(f"mode {self.mode} needs a pseudo section (pseudo: {{from: ...}})")
+        if self.mode == "pretrain":
+            missing = [m for m, c in self.models.items() if c.pretrain is None]
+            if missing:
+                raise ValueError(f"mode pretrain: model {missing[0]!r} has no pretrain section")
+        unknown = sorted(set(self.blend or {}) - set(self.models))
+        if unknown:
+            raise ValueError(f"blend: {unknown[0]!r} is not a model of this stage")
+        return self
+
+    def blend_weights(self) -> dict[str, float]:
+        """Weights by model (equal by default; models left out of ``blend`` weigh 0)."""
+        given = self.blend or {m: 1.0 for m in self.models}
+        return {m: float(given.get(m, 0.0)) for m in self.models}
+
+
+class FinalConfig(Options):
+    # by stage ("stage2": its blend) or "stage/model" (one model's fold average)
+    blend: Annotated[dict[BlendName, Weight], Field(min_length=1)]
+
+
+class Config(Options):
+    """The whole workflow config; keys starting with "_" only hold YAML anchors."""
+
+    model_config = Options.model_config | {"extra": "allow"}
+
+    data: DataConfig
+    runtime: RuntimeConfig = RuntimeConfig()
+    folds: FoldsScheme = FoldsScheme()
+    stages: Annotated[dict[StageName, StageConfig], Field(min_length=1)]
+    final: FinalConfig
+    mosaic: MosaicOptions = MosaicOptions()  # assembling the tiles into mosaics
+    postprocess: PostprocessConfig = PostprocessConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        for key in self.model_extra or {}:
+            if not key.startswith("_"):
+                raise ValueError(f"unknown key {key!r}")
+        order = stage_order(self.stages)
+        for stage, cfg in self.stages.items():
+            if cfg.pseudo is not None and (
+                cfg.pseudo.source not in self.stages
+                or order.index(cfg.pseudo.source) >= order.index(stage)
+            ):
+                raise ValueError(
+                    f"stages.{stage}.pseudo.from: {cfg.pseudo.source!r} is not an earlier stage"
+                )
+        for name in self.final.blend:
+            stage, _, model = name.partition("/")
+            if stage not in self.stages or (model and model not in self.stages[stage].models):
+                raise ValueError(f"final.blend: {name!r} names no stage or stage/model")
+        return self
+
+    def dump(self) -> dict[str, Any]:
+        """Every setting, defaults included, without the anchor holders."""
+        out = self.to_dict()
+        return {k: v for k, v in out.items() if not k.startswith("_")}
+
+
+def stage_order(stages: Any) -> list[str]:
+    """Stage names in their natural order (stage2 before stage10)."""
+    return sorted(stages, key=lambda name: int(name.removeprefix("stage")))
+
+
+def workflow_config(raw: dict, source: str = "config") -> dict[str, Any]:
+    """The validated config with defaults filled in; one-line SaltsegError otherwise."""
+    return Config.parse(raw, source).dump()
+
+
+def json_schema() -> str:
+    """The JSON schema of the workflow config, generated from the models."""
+    schema = Config.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    # Anchor holders ("_augment: &augment") are the only extra keys allowed.
+    schema["additionalProperties"] = False
+    schema["patternProperties"] = {"^_": {"description": "holds a YAML anchor; ignored"}}
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,1 @@
+"""File formats: atomic writes, id lookups, probability maps, mask sets, submissions, figures."""

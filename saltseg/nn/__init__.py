@@ -1,0 +1,1 @@
+"""The networks and their training: spec, network, inputs, losses, training loop, prediction."""

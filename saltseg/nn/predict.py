@@ -1,0 +1,113 @@
+"""Predict salt probabilities with a checkpoint: snapshot ensemble x test-time augmentation."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from saltseg.data.tileset import TILE
+from saltseg.errors import SaltsegError
+from saltseg.nn.checkpoint import load_checkpoint
+from saltseg.nn.device import Compute, progress_interval, resolve_compute
+from saltseg.nn.feed import eval_batches, to_inputs, to_network
+from saltseg.nn.geometry import Geometry
+from saltseg.nn.network import build_model, split_outputs
+from saltseg.nn.samples import Samples
+from saltseg.nn.spec import TTAS, ModelSpec
+
+logger = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def predict_views(
+    model: nn.Module,
+    x: torch.Tensor,
+    geometry: Geometry,
+    tta: Sequence[str],
+    compute: Compute,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Mean sigmoid over the identity view and each TTA view, mapped back to 101x101.
+
+    ``x`` holds the input channels at 101x101 (B, C, 101, 101). Flips happen before the geometry
+    (and are undone after mapping back), so an asymmetric padding margin cannot shift the result.
+    Returns (probabilities (B, 101, 101), classifier probabilities (B,) or None).
+    """
+    views = ["identity", *tta]
+    total = cls_total = None
+    for view in views:
+        xi = torch.flip(x, dims=[-1]) if view == "hflip" else x
+        with compute.autocast():
+            logits, cls_logits = split_outputs(model(to_network(xi, geometry, compute)))
+        probs = geometry.from_network(torch.sigmoid(logits.float()))[:, 0]
+        if view == "hflip":
+            probs = torch.flip(probs, dims=[-1])
+        total = probs if total is None else total + probs
+        if cls_logits is not None:
+            c = torch.sigmoid(cls_logits.float())[:, 0]
+            cls_total = c if cls_total is None else cls_total + c
+    n = len(views)
+    return total / n, (cls_total / n if cls_total is not None else None)
+
+
+def predict(
+    checkpoint_path: str | os.PathLike,
+    samples: Samples,
+    *,
+    device: str = "auto",
+    threads: int = 2,
+    precision: str = "auto",
+    batch_size: int | None = None,
+    snapshots: str | list[str] | None = None,
+    tta: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Float32 (N, 101, 101) salt probabilities for ``samples``.
+
+    The mean over the selected snapshots (best | final | cycles | all | [names]) and TTA views
+    (the identity plus e.g. "hflip") of the sigmoid outputs; defaults come from the checkpoint's
+    spec (its ``predict`` section). ``device``, ``threads`` and ``precision`` are resolved by
+    :func:`saltseg.nn.device.resolve_compute`.
+    """
+    ckpt = load_checkpoint(checkpoint_path)
+    spec: ModelSpec = ckpt.spec
+    names = ckpt.select(spec.predict.snapshots if snapshots is None else snapshots)
+    tta = list(spec.predict.tta if tta is None else tta)
+    unknown = [t for t in tta if t not in TTAS]
+    if unknown:
+        raise SaltsegError(f"{checkpoint_path}: unknown TTA {unknown[0]!r} (choose from {TTAS})")
+    batch_size = batch_size or spec.predict.batch_size
+    if len(samples) == 0:
+        return np.zeros((0, TILE, TILE), dtype=np.float32)
+    compute = resolve_compute(device, threads, precision)
+    geometry = Geometry.from_spec(spec.input)
+    model = compute.prepare(build_model(spec.model, ckpt.in_channels, pretrained=False)).eval()
+    out = np.zeros((len(samples), TILE, TILE), dtype=np.float32)
+    cls_out = np.zeros(len(samples), dtype=np.float32)
+    batches = -(-len(samples) // batch_size)
+    logger.info(
+        "predicting %d tiles with snapshots %s and TTA %s", len(samples), names, tta or "none"
+    )
+    with tqdm(
+        total=len(names) * batches, desc="predict", unit="batch", mininterval=progress_interval()
+    ) as bar:
+        for name in names:
+            model.load_state_dict(ckpt.snapshots[name])
+            for sl, images, z in eval_batches(samples, batch_size):
+                x = to_inputs(images, z, spec, compute)
+                probs, cls = predict_views(model, x, geometry, tta, compute)
+                out[sl] += probs.cpu().numpy()
+                if cls is not None:
+                    cls_out[sl] += cls.cpu().numpy()
+                bar.update(1)
+    out /= len(names)
+    threshold = spec.predict.classifier_threshold
+    if threshold is not None and spec.model.classifier_head:
+        empty = cls_out / len(names) < threshold
+        out[empty] = 0.0
+        logger.info("classifier head: %d of %d tiles predicted empty", int(empty.sum()), len(out))
+    return out

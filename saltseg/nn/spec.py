@@ -1,0 +1,281 @@
+"""The model spec: one trained model family (network, input, augmentation, training, prediction).
+
+``ModelSpec.from_dict`` validates a plain dict (as read from the config YAML) and raises a
+one-line SaltsegError for unknown keys or bad values; ``to_dict`` gives back a plain dict that
+round-trips and is what checkpoints store. Only structure and values are checked here (no torch
+import); encoder names are checked when the network is built (saltseg.nn.network).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_serializer, model_validator
+
+from saltseg.data.tileset import TILE
+from saltseg.options import Bool, Fraction, Int, Number, Options, choice, unique_list
+
+ARCHS = (
+    "Unet",
+    "UnetPlusPlus",
+    "MAnet",
+    "Linknet",
+    "FPN",
+    "PSPNet",
+    "DeepLabV3",
+    "DeepLabV3Plus",
+    "PAN",
+    "UPerNet",
+    "Segformer",
+    "DPT",
+)
+CHANNELS = ("image", "depth", "ramp", "image_ramp")
+LOSSES = ("bce", "dice", "lovasz", "lovasz_elu")
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+SCHEDULES = ("constant", "cosine", "plateau")
+TTAS = ("hflip",)
+SNAPSHOT_SETS = ("best", "final", "cycles", "all")
+DEFAULT_DECODER = (256, 128, 64, 32, 16)
+# The keys each schedule uses besides its name.
+SCHEDULE_KEYS = {
+    "constant": (),
+    "cosine": ("cycles", "min_lr"),
+    "plateau": ("factor", "patience", "min_lr"),
+}
+NO_VFLIP = "vertical flips are not supported: they are physically wrong for seismic"
+
+PositiveInt = Annotated[Int, Field(ge=1)]
+
+
+class NetworkSpec(Options):
+    """The smp network: architecture, encoder and decoder, optional image-level head."""
+
+    arch: choice(*ARCHS, case=False) = "Unet"
+    encoder: Annotated[str, Field(min_length=1)] = "resnet34"
+    encoder_weights: choice("imagenet") | None = None
+    encoder_depth: Annotated[Int, Field(ge=1, le=5)] = 5
+    # None: the architecture's default (for list-style decoders, the last encoder_depth entries
+    # of smp's (256, 128, 64, 32, 16)).
+    decoder_channels: list[PositiveInt] | PositiveInt | None = None
+    decoder_attention: choice("scse") | None = None
+    classifier_head: Bool = False
+    classifier_weight: Annotated[Number, Field(ge=0.0)] = 0.1
+
+    @model_validator(mode="after")
+    def _decoder_matches_depth(self) -> NetworkSpec:
+        dc = self.decoder_channels
+        if isinstance(dc, list) and len(dc) != self.encoder_depth:
+            raise ValueError(
+                f"decoder_channels has {len(dc)} entries for encoder_depth "
+                f"{self.encoder_depth}; give one per stage"
+            )
+        return self
+
+
+class InputSpec(Options):
+    """101x101 tile -> optional bilinear resize -> reflect-pad; the input channels."""
+
+    resize: Annotated[Int, Field(ge=16)] | None = None
+    pad: Annotated[Int, Field(ge=16)] = 128
+    channels: Annotated[unique_list(choice(*CHANNELS)), Field(min_length=1)] = ["image"]
+
+    @property
+    def inner(self) -> int:
+        """Side of the tile after resizing, before padding."""
+        return self.resize or TILE
+
+    @model_validator(mode="after")
+    def _pad_fits(self) -> InputSpec:
+        if self.pad < self.inner:
+            raise ValueError(f"pad {self.pad} is smaller than the resized tile ({self.inner})")
+        # Reflection cannot reach further than the tile itself.
+        if self.pad - self.inner - (self.pad - self.inner) // 2 >= self.inner:
+            raise ValueError(
+                f"pad {self.pad} needs more reflection than a {self.inner}-pixel tile allows"
+            )
+        return self
+
+
+class ShiftScaleSpec(Options):
+    """Random shift, scale and rotation (albumentations Affine with reflected borders)."""
+
+    p: Fraction = 0.5
+    shift: Annotated[Number, Field(ge=0.0, le=0.5)] = 0.0625
+    scale: Annotated[Number, Field(ge=0.0, le=0.9)] = 0.1
+    rotate: Annotated[Number, Field(ge=0.0, le=180.0)] = 0.0
+
+
+class AugmentSpec(Options):
+    """Training augmentation; ``augment: null`` in a spec switches all of it off."""
+
+    hflip: Fraction = 0.5
+    brightness: Fraction = 0.2  # RandomBrightnessContrast limits, applied with p = 0.5
+    contrast: Fraction = 0.2
+    shift_scale: ShiftScaleSpec | None = ShiftScaleSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_vertical_flip(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"vflip", "vertical_flip"} & set(data)):
+            raise ValueError(NO_VFLIP)
+        return data
+
+
+AUGMENT_OFF = {"hflip": 0.0, "brightness": 0.0, "contrast": 0.0, "shift_scale": None}
+
+
+class OptimizerSpec(Options):
+    name: choice(*OPTIMIZERS, case=False) = "adam"
+    lr: Annotated[Number, Field(gt=0.0)] = 1.0e-3
+    momentum: Fraction = 0.9  # sgd and rmsprop only
+    weight_decay: Annotated[Number, Field(ge=0.0)] = 0.0
+
+
+class ScheduleSpec(Options):
+    """Learning-rate schedule: constant, cosine (restarted ``cycles`` times, a snapshot at the
+    end of each) or plateau (ReduceLROnPlateau on the validation metric); each takes only its
+    own keys (see SCHEDULE_KEYS)."""
+
+    name: choice(*SCHEDULES, case=False) = "constant"
+    cycles: PositiveInt = 1  # cosine
+    min_lr: Annotated[Number, Field(ge=0.0)] = 0.0  # cosine, plateau
+    factor: Annotated[Number, Field(gt=0.0, lt=1.0)] = 0.5  # plateau
+    patience: Annotated[Int, Field(ge=0)] = 3  # plateau
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_own_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        name = str(data.get("name", "constant")).lower()
+        if name in SCHEDULE_KEYS:
+            extra = [k for k in data if k != "name" and k not in SCHEDULE_KEYS[name]]
+            if extra:
+                own = ", ".join(("name", *SCHEDULE_KEYS[name]))
+                raise ValueError(f"unknown key {extra[0]!r} for a {name} schedule (keys: {own})")
+        return data
+
+    @model_serializer(mode="wrap")
+    def _own_keys(self, handler: Any) -> dict[str, Any]:
+        out = handler(self)
+        return {k: v for k, v in out.items() if k == "name" or k in SCHEDULE_KEYS[self.name]}
+
+
+Loss = dict[str, Annotated[Number, Field(ge=0.0)]]
+
+
+class PhaseSpec(Options):
+    """One training phase: a weighted loss, an optimizer, a schedule, a number of epochs."""
+
+    name: Annotated[str, Field(min_length=1)]
+    loss: Loss
+    optimizer: OptimizerSpec = OptimizerSpec()
+    schedule: ScheduleSpec = ScheduleSpec()
+    epochs: PositiveInt
+    early_stopping: PositiveInt | None = None
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _known_losses(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            if not v:
+                raise ValueError("needs at least one term (any of " + ", ".join(LOSSES) + ")")
+            unknown = [k for k in v if k not in LOSSES]
+            if unknown:
+                raise ValueError(f"unknown loss {unknown[0]!r} (choose from {', '.join(LOSSES)})")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PhaseSpec:
+        if not any(w > 0 for w in self.loss.values()):
+            raise ValueError("loss: all weights are zero")
+        if self.schedule.name == "cosine" and self.epochs % self.schedule.cycles:
+            raise ValueError(
+                f"{self.epochs} epochs do not split into {self.schedule.cycles} equal cosine cycles"
+            )
+        return self
+
+
+class TrainSpec(Options):
+    phases: Annotated[list[PhaseSpec], Field(min_length=1)]
+    batch_size: PositiveInt = 32
+    # DataLoader worker processes; None = 0 on CPU (augmentation in the main process is cheaper
+    # than inter-process traffic on a few cores), a few on CUDA.
+    num_workers: Annotated[Int, Field(ge=0)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_phases(cls, data: Any) -> Any:
+        # A phase without a name is "phase<k>", k counting from 1.
+        if isinstance(data, dict) and isinstance(data.get("phases"), list):
+            phases = [
+                {"name": f"phase{i}", **p} if isinstance(p, dict) and "name" not in p else p
+                for i, p in enumerate(data["phases"], start=1)
+            ]
+            data = {**data, "phases": phases}
+        return data
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> TrainSpec:
+        names = [p.name for p in self.phases]
+        if len(set(names)) != len(names):
+            raise ValueError(f"phase names must be unique, got {names}")
+        return self
+
+
+Snapshots = (
+    choice(*SNAPSHOT_SETS)
+    | Annotated[unique_list(Annotated[str, Field(min_length=1)]), Field(min_length=1)]
+)
+
+
+class PredictSpec(Options):
+    batch_size: PositiveInt = 64
+    tta: unique_list(choice(*TTAS)) = ["hflip"]
+    # best | final | cycles | all | a list of snapshot names
+    snapshots: Snapshots = "best"
+    # With a classifier head: zero the maps of images whose empty/non-empty probability is below it.
+    classifier_threshold: Fraction | None = None
+
+    @field_validator("tta", mode="before")
+    @classmethod
+    def _no_tta(cls, v: Any) -> Any:
+        return [] if v is None else v
+
+
+class ModelSpec(Options):
+    """Everything one trained model family needs; what a checkpoint stores."""
+
+    model: NetworkSpec = NetworkSpec()
+    input: InputSpec = InputSpec()
+    augment: AugmentSpec = AugmentSpec()
+    train: TrainSpec
+    predict: PredictSpec = PredictSpec()
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_off(cls, v: Any) -> Any:
+        return AUGMENT_OFF if v is None else v  # `augment: null` switches augmentation off
+
+    @model_validator(mode="after")
+    def _pad_fits_the_encoder(self) -> ModelSpec:
+        stride = 2**self.model.encoder_depth
+        if self.input.pad % stride:
+            raise ValueError(
+                f"input.pad: {self.input.pad} is not a multiple of {stride} (2 ** encoder_depth)"
+            )
+        return self
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str = "model spec") -> ModelSpec:
+        """Validate a spec dict; ``source`` (e.g. "config.yaml: stage1.models.a") starts errors."""
+        return cls.parse(d, source)
+
+    @property
+    def in_channels(self) -> int:
+        return len(self.input.channels)
+
+
+def parse_snapshots(v: Any) -> str | list[str]:
+    """A snapshot selection: best | final | cycles | all | a list of snapshot names."""
+    return PredictSpec.model_validate({"snapshots": v}).snapshots

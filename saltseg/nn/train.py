@@ -1,0 +1,363 @@
+"""Train one model: phases of (loss, optimizer, schedule, epochs), snapshots, history and curves."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from saltseg.errors import SaltsegError
+from saltseg.metric import score
+from saltseg.nn.checkpoint import load_checkpoint, save_checkpoint
+from saltseg.nn.device import Compute, progress_interval, resolve_compute
+from saltseg.nn.feed import eval_batches, to_inputs, to_network, train_loader
+from saltseg.nn.geometry import Geometry
+from saltseg.nn.history import HistoryWriter, plot_history
+from saltseg.nn.losses import SegLoss, classifier_loss
+from saltseg.nn.network import build_model, check_output_shape, split_outputs
+from saltseg.nn.samples import Samples
+from saltseg.nn.spec import ModelSpec, OptimizerSpec, PhaseSpec
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+# Network settings that must agree between an init checkpoint and the model being trained.
+_SHAPE_KEYS = ("arch", "encoder", "encoder_depth", "decoder_channels", "decoder_attention")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - libraries draw from the legacy global RNG
+    torch.manual_seed(seed)
+
+
+def make_optimizer(model: nn.Module, spec: OptimizerSpec) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if spec.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
+        )
+    if spec.name == "rmsprop":
+        return torch.optim.RMSprop(
+            params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
+        )
+    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+
+
+def _state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of the weights (a snapshot that later training does not change)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def load_init(model: nn.Module, spec: ModelSpec, path: PathLike, snapshot: str = "final") -> None:
+    """Start from ``snapshot`` of checkpoint ``path`` (e.g. a model pretrained on pseudo labels).
+
+    The network must match; a classifier head may be added or dropped (its weights start fresh).
+    """
+    ckpt = load_checkpoint(path)
+    if ckpt.in_channels != spec.in_channels:
+        raise SaltsegError(
+            f"{path}: has {ckpt.in_channels} input channels, the model to train has "
+            f"{spec.in_channels} ({', '.join(spec.input.channels)})"
+        )
+    for key in _SHAPE_KEYS:
+        theirs, ours = getattr(ckpt.spec.model, key), getattr(spec.model, key)
+        if theirs != ours:
+            raise SaltsegError(
+                f"{path}: model.{key} is {theirs!r}, the model to train has {ours!r}"
+            )
+    names = ckpt.select(snapshot)
+    if len(names) != 1:
+        raise SaltsegError(
+            f"{path}: init snapshot {snapshot!r} must name one snapshot, got {names}"
+        )
+    name = names[0]
+    try:
+        result = model.load_state_dict(ckpt.snapshots[name], strict=False)
+    except RuntimeError as exc:  # tensor shapes differ
+        problem = str(exc).splitlines()[-1].strip()
+        raise SaltsegError(
+            f"{path}: snapshot {name!r} does not fit the model ({problem})"
+        ) from None
+    bad = [
+        k for k in result.missing_keys + result.unexpected_keys if "classification_head" not in k
+    ]
+    if bad:
+        raise SaltsegError(f"{path}: snapshot {name!r} does not fit the model (e.g. {bad[0]})")
+    logger.info("initialised from %s snapshot %r", path, name)
+
+
+@dataclass
+class _Tracker:
+    """Best validation metric over the whole run, and within the current phase."""
+
+    best_metric: float = -math.inf
+    best_state: dict | None = None
+    phase_metric: float = -math.inf
+    phase_state: dict | None = None
+    since_phase_best: int = 0
+    snapshots: dict = field(default_factory=dict)
+
+    def new_phase(self) -> None:
+        self.phase_metric, self.phase_state, self.since_phase_best = -math.inf, None, 0
+
+    def update(self, metric: float, model: nn.Module) -> None:
+        state = None
+        if metric > self.best_metric:
+            state = _state(model)
+            self.best_metric, self.best_state = metric, state
+        if metric > self.phase_metric:
+            self.phase_metric, self.phase_state = metric, state or _state(model)
+            self.since_phase_best = 0
+        else:
+            self.since_phase_best += 1
+
+
+def train_epoch(
+    model: nn.Module,
+    loader,
+    spec: ModelSpec,
+    geometry: Geometry,
+    criterion: SegLoss,
+    optimizer: torch.optim.Optimizer,
+    compute: Compute,
+    *,
+    step_scheduler=None,
+    bar: tqdm | None = None,
+) -> tuple[float, int, float]:
+    """One pass over ``loader``; returns (mean loss per image, images seen, mean learning rate)."""
+    model.train()
+    # The loss sum stays on the device: reading it every step would stall a GPU's queue.
+    total = torch.zeros((), device=compute.device)
+    seen, lr_sum, steps = 0, 0.0, 0
+    cls_w = spec.model.classifier_weight if spec.model.classifier_head else 0.0
+    for images, masks, z in loader:
+        x = to_network(to_inputs(images, z, spec, compute), geometry, compute)
+        target = geometry.mask_to_network(compute.to_device(masks).unsqueeze(1))
+        with compute.autocast():
+            logits, cls_logits = split_outputs(model(x))
+        loss = criterion(logits, target)
+        if cls_logits is not None and cls_w > 0:
+            loss = loss + cls_w * classifier_loss(cls_logits, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        lr_sum += optimizer.param_groups[0]["lr"]
+        steps += 1
+        optimizer.step()
+        if step_scheduler is not None:
+            step_scheduler.step()
+        n = len(images)
+        total += loss.detach() * n
+        seen += n
+        if bar is not None:
+            bar.update(1)
+    mean = float(total) / max(seen, 1)
+    if not math.isfinite(mean):
+        raise SaltsegError("training diverged (loss is not finite); lower the learning rate")
+    return mean, seen, lr_sum / max(steps, 1)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    samples: Samples,
+    spec: ModelSpec,
+    geometry: Geometry,
+    criterion: SegLoss,
+    compute: Compute,
+) -> tuple[float, float]:
+    """(loss, competition metric at threshold 0.5 on the 101x101 masks) of ``samples``."""
+    model.eval()
+    cls_w = spec.model.classifier_weight if spec.model.classifier_head else 0.0
+    total = 0.0
+    preds = np.zeros(samples.masks.shape, dtype=bool)
+    for sl, images, z in eval_batches(samples, spec.predict.batch_size):
+        x = to_network(to_inputs(images, z, spec, compute), geometry, compute)
+        masks = torch.from_numpy(samples.masks[sl]).to(compute.device).unsqueeze(1)
+        target = geometry.mask_to_network(masks)
+        with compute.autocast():
+            logits, cls_logits = split_outputs(model(x))
+        loss = criterion(logits, target)
+        if cls_logits is not None and cls_w > 0:
+            loss = loss + cls_w * classifier_loss(cls_logits, target)
+        total += float(loss) * len(images)
+        probs = geometry.from_network(torch.sigmoid(logits.float()))
+        preds[sl] = (probs[:, 0] > 0.5).cpu().numpy()
+    return total / len(samples), score(samples.masks, preds)
+
+
+@dataclass
+class _Run:
+    """Everything one training run shares between its phases."""
+
+    spec: ModelSpec
+    model: nn.Module
+    loader: DataLoader
+    geometry: Geometry
+    val_set: Samples | None
+    compute: Compute
+    history: HistoryWriter
+    bar: tqdm
+    tracker: _Tracker = field(default_factory=_Tracker)
+    epoch: int = 0
+
+
+def train(
+    spec: ModelSpec,
+    train_set: Samples,
+    val_set: Samples | None,
+    checkpoint_path: PathLike,
+    history_csv: PathLike,
+    curves_png: PathLike,
+    *,
+    init_checkpoint: PathLike | None = None,
+    init_snapshot: str = "final",
+    device: str = "auto",
+    threads: int = 2,
+    precision: str = "auto",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Train through the spec's phases and write the checkpoint, history CSV and curves PNG.
+
+    Snapshots: "best" (best validation metric; "final" when there is no validation set), "final",
+    and "cycle<phase>_<k>" at the end of each cosine cycle. Early stopping ends a phase after
+    ``early_stopping`` epochs without a better validation metric and restores that phase's best
+    weights; the next phase starts from the current weights. ``device``, ``threads`` and
+    ``precision`` are resolved by :func:`saltseg.nn.device.resolve_compute`. Returns the history.
+    """
+    if train_set.masks is None:
+        raise SaltsegError("train: the training samples have no masks")
+    if len(train_set) == 0:
+        raise SaltsegError("train: no training samples")
+    if val_set is not None and (val_set.masks is None or len(val_set) == 0):
+        val_set = None
+        logger.warning("validation set is empty or unlabelled: training without validation")
+    seed_everything(seed)
+    compute = resolve_compute(device, threads, precision)
+    model = build_model(spec.model, spec.in_channels, pretrained=init_checkpoint is None)
+    if init_checkpoint is not None:
+        load_init(model, spec, init_checkpoint, init_snapshot)
+    compute.prepare(model)
+    check_output_shape(model, spec.in_channels, spec.input.pad)
+    loader = train_loader(train_set, spec, compute, seed)
+    total_steps = sum(p.epochs for p in spec.train.phases) * len(loader)
+    history = HistoryWriter(history_csv)
+    try:
+        with (
+            history,
+            tqdm(
+                total=total_steps, desc="train", unit="batch", mininterval=progress_interval()
+            ) as bar,
+        ):
+            run = _Run(
+                spec, model, loader, Geometry.from_spec(spec.input), val_set, compute, history, bar
+            )
+            for number, phase in enumerate(spec.train.phases, start=1):
+                _run_phase(run, number, phase)
+    except BaseException:
+        # Keep the partial history for diagnosis, but never under the output's name.
+        partial = Path(f"{history_csv}.partial")
+        if Path(history_csv).exists():
+            os.replace(history_csv, partial)
+            logger.error("training failed; partial history kept in %s", partial)
+        raise
+    tracker = run.tracker
+    snapshots = {**tracker.snapshots, "final": _state(model)}
+    snapshots["best"] = tracker.best_state if tracker.best_state is not None else snapshots["final"]
+    save_checkpoint(checkpoint_path, snapshots, spec, spec.in_channels)
+    frame = history.frame()
+    plot_history(frame, curves_png)
+    if val_set is not None:
+        logger.info("best validation metric %.4f", tracker.best_metric)
+    return frame
+
+
+def _schedulers(run: _Run, phase: PhaseSpec, optimizer: torch.optim.Optimizer):
+    """(per-batch scheduler or None, per-epoch plateau scheduler or None)."""
+    sched = phase.schedule
+    if sched.name == "cosine":
+        # Stepped per batch and restarted every cycle: lr -> min_lr within each cycle.
+        steps = phase.epochs // sched.cycles * len(run.loader)
+        cosine = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+            optimizer, T_0=steps, eta_min=sched.min_lr
+        )
+        return cosine, None
+    if sched.name == "plateau":
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="max" if run.val_set is not None else "min",
+            factor=sched.factor,
+            patience=sched.patience,
+            min_lr=sched.min_lr,
+        )
+        return None, plateau
+    return None, None
+
+
+def _run_phase(run: _Run, number: int, phase: PhaseSpec) -> None:
+    """Train one phase, writing one history row per epoch."""
+    criterion = SegLoss(phase.loss)
+    optimizer = make_optimizer(run.model, phase.optimizer)
+    per_batch, plateau = _schedulers(run, phase, optimizer)
+    cycle_epochs = phase.epochs // phase.schedule.cycles if phase.schedule.name == "cosine" else 0
+    if phase.early_stopping and run.val_set is None:
+        logger.warning("phase %s: early stopping needs a validation set; ignored", phase.name)
+    tracker = run.tracker
+    tracker.new_phase()
+    logger.info("phase %d (%s): %d epochs, loss %s", number, phase.name, phase.epochs, phase.loss)
+    for e in range(phase.epochs):
+        start = time.perf_counter()
+        train_loss, seen, lr = train_epoch(
+            run.model, run.loader, run.spec, run.geometry, criterion, optimizer, run.compute,
+            step_scheduler=per_batch, bar=run.bar,
+        )  # fmt: skip
+        train_seconds = time.perf_counter() - start
+        val_loss = val_metric = math.nan
+        if run.val_set is not None:
+            val_loss, val_metric = evaluate(
+                run.model, run.val_set, run.spec, run.geometry, criterion, run.compute
+            )
+        run.epoch += 1
+        row = {
+            "epoch": run.epoch,
+            "phase": phase.name,
+            "lr": lr,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_metric": val_metric,
+            "seconds": time.perf_counter() - start,
+            "images_per_s": seen / train_seconds if train_seconds > 0 else math.nan,
+        }
+        run.history.write(row)
+        run.bar.set_postfix(phase=phase.name, loss=f"{train_loss:.4f}", metric=f"{val_metric:.4f}")
+        logger.info(
+            "epoch %d (%s %d/%d): lr %.3g, train loss %.4f, val loss %.4f, metric %.4f, %.0f img/s",
+            run.epoch, phase.name, e + 1, phase.epochs, lr, train_loss, val_loss, val_metric,
+            row["images_per_s"],
+        )  # fmt: skip
+        if plateau is not None:
+            plateau.step(val_metric if run.val_set is not None else train_loss)
+        if cycle_epochs and (e + 1) % cycle_epochs == 0:
+            tracker.snapshots[f"cycle{number}_{(e + 1) // cycle_epochs}"] = _state(run.model)
+        if run.val_set is None:
+            continue
+        tracker.update(val_metric, run.model)
+        if phase.early_stopping and tracker.since_phase_best >= phase.early_stopping:
+            logger.info(
+                "phase %s: no better metric for %d epochs; back to its best (%.4f)",
+                phase.name, phase.early_stopping, tracker.phase_metric,
+            )  # fmt: skip
+            run.model.load_state_dict(tracker.phase_state)
+            run.bar.update((phase.epochs - e - 1) * len(run.loader))
+            break

@@ -1,0 +1,136 @@
+"""Steps of workflow/rules/blend.smk: fold averages per model, a blend per stage, the final blend.
+
+Prediction files are streamed: one input file is loaded at a time beside the running sums.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from saltseg import blend as blend_lib
+from saltseg.data.folds import read_folds
+from saltseg.data.tileset import load_tileset
+from saltseg.errors import SaltsegError
+from saltseg.io.atomic import atomic_path
+from saltseg.io.probs import dequantize, load_probs, quantize, save_probs
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+
+
+def _load(path: PathLike) -> tuple[str, np.ndarray, np.ndarray]:
+    ids, probs = load_probs(path)
+    return str(path), ids.astype(str), probs
+
+
+def _stream(paths: Sequence[PathLike]) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    return (_load(p) for p in paths)
+
+
+def _saved(probs: np.ndarray) -> np.ndarray:
+    """What a map becomes after save/load, so tables score exactly what was written."""
+    return dequantize(quantize(probs))
+
+
+def average_folds(
+    oofs: Sequence[PathLike],
+    tests: Sequence[PathLike],
+    folds: PathLike,
+    oof: PathLike,
+    test: PathLike,
+) -> None:
+    """One model's OOF maps (fold k's ids from fold k's file) and fold-averaged test maps."""
+    fold_table = read_folds(folds)
+    n_folds = blend_lib.oof_ids(fold_table)[2]
+    if len(oofs) != n_folds:
+        raise SaltsegError(f"{folds}: {n_folds} folds but {len(oofs)} OOF files")
+    if not tests:
+        raise SaltsegError(f"{test}: no test predictions to average")
+    ids, maps = blend_lib.assemble_labelled(_stream(oofs), fold_table)
+    save_probs(oof, ids, maps)
+    n = len(tests)
+    test_ids, test_maps = blend_lib.weighted_mean(_stream(tests), [1.0 / n] * n)
+    save_probs(test, test_ids, test_maps)
+
+
+def _blend(
+    weights: Mapping[str, float],
+    oofs: Sequence[PathLike],
+    tests: Sequence[PathLike],
+    tiles: PathLike,
+    oof: PathLike,
+    test: PathLike,
+    scores: PathLike,
+) -> pd.DataFrame:
+    """Blend named predictions (files in the order of ``weights``), write the blends and the
+    OOF score table."""
+    names = list(weights)
+    if not (len(names) == len(oofs) == len(tests)):
+        raise SaltsegError(f"{scores}: {len(names)} weights for {len(tests)} inputs")
+    w = blend_lib.normalise_weights([weights[n] for n in names], str(scores))
+    test_ids, test_maps = blend_lib.weighted_mean(_stream(tests), w)
+    save_probs(test, test_ids, test_maps)
+
+    maps: dict[str, np.ndarray] = {}
+    ids0: np.ndarray | None = None
+    for name, path in zip(names, oofs, strict=True):
+        label, ids, probs = _load(path)
+        if ids0 is None:
+            ids0 = ids
+        maps[name] = blend_lib.align(label, ids, probs, ids0)
+    blended = sum(np.float32(wi) * maps[n] for n, wi in zip(names, w, strict=True))
+    truth = load_tileset(tiles).train_masks(ids0)
+    table = blend_lib.score_table(truth, maps, dict(weights), _saved(blended))
+    save_probs(oof, ids0, blended)
+    with atomic_path(scores) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6f")
+    logger.info("blend scores:\n%s", table.to_string(index=False))
+    return table
+
+
+def blend_stage(
+    weights: Mapping[str, float],
+    oofs: Sequence[PathLike],
+    tests: Sequence[PathLike],
+    tiles: PathLike,
+    oof: PathLike,
+    test: PathLike,
+    scores: PathLike,
+) -> pd.DataFrame:
+    """A stage's blend of its models, keyed ``stage/model``; OOF scores per model and blended."""
+    return _blend(weights, oofs, tests, tiles, oof, test, scores)
+
+
+def blend_final(
+    weights: Mapping[str, float],
+    oofs: Sequence[PathLike],
+    tests: Sequence[PathLike],
+    tiles: PathLike,
+    oof: PathLike,
+    test: PathLike,
+    scores: PathLike,
+) -> pd.DataFrame:
+    """The cross-stage blend of ``final.blend``: stage blends ("stage2") or models ("stage3/b")."""
+    return _blend(weights, oofs, tests, tiles, oof, test, scores)
+
+
+def read_oof_threshold(scores: PathLike) -> float:
+    """The blend's best OOF threshold from a score table written by :func:`blend_final`."""
+    path = Path(scores)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SaltsegError(f"{path}: unreadable score table ({exc})") from None
+    if not {"model", "best_threshold"} <= set(table.columns):
+        raise SaltsegError(f"{path}: not a score table (needs columns model, best_threshold)")
+    row = table[table["model"] == blend_lib.BLEND_ROW]
+    if len(row) != 1 or not np.isfinite(row["best_threshold"].iloc[0]):
+        raise SaltsegError(f"{path}: no {blend_lib.BLEND_ROW!r} row with a best_threshold")
+    return float(row["best_threshold"].iloc[0])

@@ -1,0 +1,115 @@
+"""Steps of workflow/rules/data.smk: the synthetic data, the prepared tile set, folds, mosaics."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from saltseg.data import folds as folds_lib
+from saltseg.data.kaggle import read_kaggle, read_tiles
+from saltseg.data.tileset import save_tileset, summary, tileset_dir
+from saltseg.errors import SaltsegError
+from saltseg.io.atomic import write_json
+from saltseg.mosaic.assemble import MosaicOptions, assemble, summarize
+from saltseg.mosaic.evaluate import evaluate
+from saltseg.mosaic.layout import read_truth_layout, save_layout
+from saltseg.synth.generate import SynthOptions, generate
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+
+
+def synth(folder: PathLike, settings: Mapping | None = None) -> dict:
+    """The embedded synthetic dataset, in the Kaggle layout (``data.source: synthetic``)."""
+    return generate(folder, SynthOptions.parse(settings, "data.synthetic"))
+
+
+def prepare_data(source: PathLike, tiles: PathLike, hint: str = "") -> dict:
+    """Read and validate a Kaggle-layout folder; write the tile set that ``tiles`` (its
+    ``tiles.parquet``) belongs to."""
+    source = Path(source)
+    if not source.is_dir():
+        raise SaltsegError(
+            f"{source}: data folder not found; {hint}" if hint else f"{source}: not found"
+        )
+    tile_set = read_kaggle(source)
+    save_tileset(tile_set, tileset_dir(tiles))
+    facts = summary(tile_set)
+    logger.info("prepared %s", facts)
+    return facts
+
+
+def make_folds(tiles: PathLike, folds: PathLike, scheme: Mapping | None = None) -> None:
+    """Cross-validation folds of the train tiles (``id, fold``; blank tiles get -1)."""
+    s = folds_lib.FoldsScheme.parse(scheme, "folds")
+    table = read_tiles(tiles).table
+    folds_lib.save_folds(
+        folds_lib.assign_folds(table, n_folds=s.n_folds, method=s.method, seed=s.seed), folds
+    )
+
+
+def build_mosaic(
+    tiles: PathLike,
+    layout: PathLike,
+    summary: PathLike | None = None,
+    settings: Mapping | MosaicOptions | None = None,
+) -> dict:
+    """Assemble all train and test tiles into mosaics; write the layout (and a summary JSON).
+
+    ``tiles`` is a prepared tile set or a Kaggle-layout folder (``saltseg mosaic``).
+    """
+    options = (
+        settings if isinstance(settings, MosaicOptions) else MosaicOptions.parse(settings, "mosaic")
+    )
+    tile_set = read_tiles(tiles)
+    started = time.perf_counter()
+    placed = assemble(np.asarray(tile_set.images), tile_set.ids, options)
+    seconds = time.perf_counter() - started
+    split = dict(zip(tile_set.ids, tile_set.table["split"], strict=True))
+    placed_split = placed["id"].map(split)
+    facts = summarize(placed) | {
+        "tiles": int(len(tile_set.table)),
+        "train_placed": int((placed_split == "train").sum()),
+        "test_placed": int((placed_split == "test").sum()),
+        "seconds": round(seconds, 1),
+    }
+    save_layout(placed, layout)
+    if summary is not None:
+        write_json(summary, facts)
+    logger.info("mosaics of %s: %s", tiles, facts)
+    return facts
+
+
+def check_data(folder: PathLike) -> dict:
+    """``saltseg check-data``: validate a Kaggle-layout folder and summarise it."""
+    return summary(read_kaggle(folder))
+
+
+def mosaic_eval(folder: PathLike, settings: Mapping | None = None) -> dict:
+    """``saltseg mosaic-eval``: assemble a synthetic set and score it against its
+    ``truth/layout.csv``. Blank tiles count as unlinkable for ``recall_linkable``."""
+    folder = Path(folder)
+    truth = read_truth_layout(folder / "truth" / "layout.csv")
+    tile_set = read_tiles(folder)
+    started = time.perf_counter()
+    placed = assemble(tile_set.images, tile_set.ids, MosaicOptions.parse(settings, "mosaic"))
+    seconds = time.perf_counter() - started
+    blank = tile_set.ids[tile_set.table["blank"].to_numpy()]
+    result = evaluate(placed, truth, unlinkable_ids=blank, max_wrong=10)
+    result["seconds"] = round(seconds, 1)
+    logger.info(
+        "mosaic-eval %s: precision %.4f, recall %.4f, placed %.3f, split mean %.2f (%.1f s)",
+        folder,
+        result["precision"],
+        result["recall"],
+        result["placed_fraction"],
+        result["split_mean"],
+        seconds,
+    )
+    return result

@@ -1,0 +1,143 @@
+"""Steps of workflow/rules/postprocess.smk: final masks, the submission, the mosaic picture."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from saltseg import postprocess as pp
+from saltseg.data.tileset import load_tileset
+from saltseg.errors import SaltsegError
+from saltseg.io.atomic import atomic_path
+from saltseg.io.figures import save_figure
+from saltseg.io.ids import take
+from saltseg.io.masks import load_masks, save_masks
+from saltseg.io.probs import load_probs
+from saltseg.io.submission import check_ids, decode_all, read_rle_csv, score_files, write_submission
+from saltseg.mosaic.layout import read_layout
+from saltseg.mosaic.plot import mosaics_figure
+from saltseg.steps.blend import read_oof_threshold
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+
+
+def answers_file(truth: PathLike) -> Path:
+    """The test answers (``id,rle_mask``) of a synthetic dataset folder."""
+    return Path(truth) / "truth" / "test.csv"
+
+
+def _read_answers(path: PathLike, ids: np.ndarray) -> np.ndarray:
+    df = read_rle_csv(path)
+    check_ids(df["id"].tolist(), ids.tolist(), path)
+    df = df.set_index("id").loc[ids.tolist()].reset_index()
+    return decode_all(df, path)
+
+
+def postprocess(
+    probs: PathLike,
+    scores: PathLike,
+    tiles: PathLike,
+    masks: PathLike,
+    stats: PathLike,
+    ablation: PathLike,
+    settings: Mapping | pp.PostprocessConfig | None = None,
+    *,
+    layout: PathLike | None = None,
+    truth: PathLike | None = None,
+) -> pd.DataFrame:
+    """Post-process the final blend's test maps into masks; write per-step stats and, when the
+    test truth is known (the synthetic ``truth`` folder), each rule's effect on the test score.
+
+    ``scores`` (the final score table) gives the "oof" threshold; ``layout`` the mosaics, needed
+    when the mosaic rules are on (with ``truth`` it also lets the ablation try them when off).
+    Without truth ``ablation`` gets the table's header only.
+    """
+    cfg = (
+        settings
+        if isinstance(settings, pp.PostprocessConfig)
+        else pp.PostprocessConfig.parse(settings, "postprocess")
+    )
+    if cfg.threshold == "oof":
+        cfg = cfg.model_copy(update={"threshold": read_oof_threshold(scores)})
+        logger.info("using the OOF threshold %.2f from %s", cfg.threshold, scores)
+    if cfg.mosaic_rules.enabled and layout is None:
+        raise SaltsegError("postprocess: mosaic rules are enabled but no mosaic layout was given")
+
+    ids, maps = load_probs(probs)
+    ids = ids.astype(str)
+    tile_set = load_tileset(tiles)
+    blank = tile_set.test_blank(ids)
+    mosaic = None
+    if layout is not None and (cfg.mosaic_rules.enabled or truth is not None):
+        train = tile_set.split("train")
+        mosaic = {
+            "layout": read_layout(layout),
+            "train_ids": train.ids,
+            "train_masks": np.asarray(train.masks, dtype=bool),
+        }
+    answers = _read_answers(answers_file(truth), ids) if truth is not None else None
+
+    final, table = pp.postprocess(maps, ids, blank, cfg, mosaic=mosaic)
+    logger.info("post-processing:\n%s", table.to_string(index=False))
+    if answers is not None:
+        effects = pp.ablation(maps, ids, blank, answers, cfg, mosaic)
+    else:  # no test truth: keep the declared output, with nothing measured
+        effects = pd.DataFrame(columns=pp.ABLATION_COLUMNS)
+    save_masks(masks, ids, final)
+    with atomic_path(stats) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(ablation) as tmp:
+        effects.to_csv(tmp, index=False, float_format="%.6f")
+    return table
+
+
+def submission(
+    masks: PathLike,
+    tiles: PathLike,
+    csv: PathLike,
+    score: PathLike,
+    truth: PathLike | None = None,
+) -> dict:
+    """Write the submission for every test id; score it when the test truth is known."""
+    tile_set = load_tileset(tiles)
+    test_ids = tile_set.ids[tile_set.rows_of("test")].tolist()
+    if not test_ids:
+        raise SaltsegError(f"{tiles}: no test tiles, so nothing to submit")
+    ids, final = load_masks(masks)
+    write_submission(test_ids, take(masks, ids, final, test_ids), csv, expected_ids=test_ids)
+    if truth is not None:
+        result = score_files(csv, answers_file(truth))
+        text = "\n".join(
+            [f"test score: {result['score']:.4f} on {result['images']} images"]
+            + [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in result.items()]
+        )
+    else:
+        result = {"score": None, "images": len(test_ids)}
+        text = f"test truth unknown: submit {csv} to Kaggle to score its {len(test_ids)} images"
+    with atomic_path(score) as tmp:
+        tmp.write_text(text + "\n")
+    logger.info("%s", text.splitlines()[0])
+    return result
+
+
+def plot_mosaics(layout: PathLike, masks: PathLike, tiles: PathLike, png: PathLike) -> None:
+    """Picture of the largest mosaics with train masks and post-processed test masks."""
+    tile_set = load_tileset(tiles)
+    train = tile_set.split("train")
+    test_ids, test_masks = load_masks(masks)
+    fig, shown = mosaics_figure(
+        read_layout(layout),
+        tile_set.ids,
+        np.asarray(tile_set.images),
+        dict(zip(train.ids, train.masks, strict=True)),
+        dict(zip(test_ids, test_masks, strict=True)),
+    )
+    save_figure(fig, png, dpi=90)
+    logger.info("wrote %s (mosaics %s)", png, shown)

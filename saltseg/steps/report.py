@@ -1,0 +1,71 @@
+"""Step of workflow/rules/report.smk: the run's figures collected into a markdown report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from saltseg import report as report_lib
+from saltseg.io.atomic import atomic_path
+from saltseg.io.figures import save_figure
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+
+
+def _stage_of(path: PathLike) -> str:
+    """The stage of ``results/<stage>/blend/...`` or ``results/<stage>/pseudo/...``."""
+    return Path(path).parent.parent.name
+
+
+def benchmark_seconds(folder: PathLike) -> dict[str, float]:
+    """Seconds of every Snakemake benchmark file under ``folder``, keyed by relative path."""
+    root = Path(folder)
+    out = {}
+    for path in sorted(root.rglob("*.tsv")):
+        try:
+            out[path.relative_to(root).as_posix()] = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+        except (OSError, KeyError, IndexError, ValueError, pd.errors.ParserError):
+            logger.warning("%s: unreadable benchmark file, skipped", path)
+    return out
+
+
+def report(
+    stage_scores: Sequence[PathLike],
+    final_scores: PathLike,
+    pseudo_counts: Sequence[PathLike],
+    stats: PathLike,
+    ablation: PathLike,
+    score: PathLike,
+    markdown: PathLike,
+    figure: PathLike,
+    *,
+    mosaic_summary: PathLike | None = None,
+    mosaic_png: PathLike | None = None,
+    benchmarks: PathLike = "results/benchmarks",
+) -> None:
+    """OOF metric per stage and model, pseudo labels, post-processing, mosaics, wall times."""
+    stage_tables = {_stage_of(p): pd.read_csv(p) for p in stage_scores}
+    stage_tables["final"] = pd.read_csv(final_scores)
+    times = report_lib.rule_times(benchmark_seconds(benchmarks))
+    here = Path(markdown).parent
+    text = report_lib.report_markdown(
+        Path(score).read_text(),
+        stage_tables,
+        {_stage_of(p): json.loads(Path(p).read_text()) for p in pseudo_counts},
+        pd.read_csv(stats),
+        pd.read_csv(ablation),
+        times,
+        figure=os.path.relpath(figure, here),
+        mosaic_summary=json.loads(Path(mosaic_summary).read_text()) if mosaic_summary else None,
+        mosaic_png=os.path.relpath(mosaic_png, here) if mosaic_png else None,
+    )
+    save_figure(report_lib.stages_figure(stage_tables, times), figure, dpi=110)
+    with atomic_path(markdown) as tmp:
+        tmp.write_text(text)

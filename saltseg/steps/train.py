@@ -1,0 +1,222 @@
+"""Steps of workflow/rules/train.smk: pseudo labels, pretraining, fold training, fold prediction."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+from saltseg.data.folds import read_folds
+from saltseg.data.tileset import TileSet, load_tileset
+from saltseg.errors import SaltsegError
+from saltseg.io.atomic import write_json
+from saltseg.io.ids import id_rows
+from saltseg.io.masks import load_masks, save_masks
+from saltseg.io.probs import load_probs, save_probs
+from saltseg.nn.predict import predict
+from saltseg.nn.samples import Samples
+from saltseg.nn.spec import ModelSpec, PredictSpec
+from saltseg.nn.train import train
+from saltseg.pseudo import PseudoConfig, select_pseudo
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+MODES = ("scratch", "pretrain", "append")
+
+
+def _samples(tiles: TileSet, rows: np.ndarray, z: np.ndarray, with_masks: bool = True) -> Samples:
+    rows = np.asarray(rows)
+    return Samples(tiles.images[rows], tiles.masks[rows] if with_masks else None, z[rows])
+
+
+def _fold_rows(tiles: TileSet, folds: PathLike, fold: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training rows, validation rows) of ``fold``; blank tiles (fold -1) are in neither."""
+    fold_by_id = read_folds(folds).set_index("id")["fold"]
+    train_ids = tiles.table["split"].eq("train").to_numpy()
+    fold_of = tiles.table["id"].map(fold_by_id).to_numpy()
+    if np.isnan(fold_of[train_ids].astype(float)).any():
+        raise SaltsegError(f"{folds}: some train ids have no fold; re-run make_folds")
+    if fold not in set(fold_of[train_ids].tolist()):
+        raise SaltsegError(f"{folds}: fold {fold} does not exist")
+    train_rows = np.flatnonzero(train_ids & (fold_of != fold) & (fold_of >= 0))
+    val_rows = np.flatnonzero(train_ids & (fold_of == fold))
+    return train_rows, val_rows
+
+
+def _pseudo_samples(
+    tiles: TileSet, pseudo: PathLike, z: np.ndarray, max_images: int | None = None
+) -> Samples:
+    ids, masks = load_masks(pseudo)
+    if max_images is not None and len(ids) > max_images:
+        # Keep a seeded random subset: the labels are already the confident ones.
+        keep = np.sort(np.random.default_rng(0).choice(len(ids), max_images, replace=False))
+        ids, masks = ids[keep], masks[keep]
+    rows, missing = id_rows(tiles.table["id"], ids)
+    if missing:
+        raise SaltsegError(f"{pseudo}: id {missing[0]!r} is not in the prepared data")
+    return Samples(tiles.images[rows], masks, z[rows])
+
+
+def _concat(a: Samples, b: Samples) -> Samples:
+    return Samples(
+        images=np.concatenate([a.images, b.images]),
+        masks=np.concatenate([a.masks, b.masks]),
+        z=np.concatenate([a.z, b.z]),
+    )
+
+
+def make_pseudo_labels(
+    probs: PathLike,
+    tiles: PathLike,
+    labels: PathLike,
+    counts: PathLike,
+    settings: Mapping | None = None,
+) -> dict:
+    """Pseudo labels from a stage's blended test probabilities: the mask set and its counts.
+
+    ``settings`` is the stage's ``pseudo`` section (its ``from`` names where ``probs`` came from).
+    """
+    cfg = PseudoConfig.parse({k: v for k, v in (settings or {}).items() if k != "from"}, "pseudo")
+    ids, maps = load_probs(probs)
+    ids = ids.astype(str)
+    blank = load_tileset(tiles).test_blank(ids)
+    kept, masks, facts = select_pseudo(ids, maps, blank, cfg)
+    save_masks(labels, kept, masks)
+    write_json(counts, facts, sort_keys=False)  # the report's column order
+    return facts
+
+
+def train_fold(
+    tiles: PathLike,
+    folds: PathLike,
+    fold: int,
+    spec: Mapping,
+    model: PathLike,
+    history: PathLike,
+    curves: PathLike,
+    *,
+    mode: str = "scratch",
+    pseudo: PathLike | None = None,
+    init: PathLike | None = None,
+    append_pseudo: Mapping | None = None,
+    device: str = "auto",
+    threads: int = 2,
+    precision: str = "auto",
+) -> None:
+    """Train one fold: on the other folds' tiles, validated on this fold's tiles.
+
+    mode "scratch" trains from the spec; "pretrain" starts from ``init`` (a model pretrained on
+    pseudo labels); "append" adds the pseudo-labelled test tiles ``pseudo`` to the training set.
+    """
+    if mode not in MODES:
+        raise SaltsegError(f"train_fold: unknown mode {mode!r} (choose from {', '.join(MODES)})")
+    if mode == "pretrain" and init is None:
+        raise SaltsegError("train_fold: pretrain mode needs the pretrained model (init)")
+    tile_set = load_tileset(tiles)
+    z = tile_set.depths()
+    train_rows, val_rows = _fold_rows(tile_set, folds, fold)
+    train_set = _samples(tile_set, train_rows, z)
+    if mode == "append":
+        if pseudo is None:
+            raise SaltsegError("train_fold: append mode needs pseudo labels")
+        extra = _pseudo_samples(tile_set, pseudo, z, (append_pseudo or {}).get("max_images"))
+        logger.info("fold %d: adding %d pseudo-labelled tiles", fold, len(extra.images))
+        train_set = _concat(train_set, extra)
+    logger.info(
+        "fold %d: %d training and %d validation tiles", fold, len(train_set.images), len(val_rows)
+    )
+    train(
+        ModelSpec.from_dict(spec),
+        train_set,
+        _samples(tile_set, val_rows, z),
+        model,
+        history,
+        curves,
+        init_checkpoint=init if mode == "pretrain" else None,
+        device=device,
+        threads=threads,
+        precision=precision,
+        seed=fold,
+    )
+
+
+def pretrain_on_pseudo(
+    tiles: PathLike,
+    pseudo: PathLike,
+    spec: Mapping,
+    model: PathLike,
+    history: PathLike,
+    curves: PathLike,
+    *,
+    val_max: int = 1000,
+    device: str = "auto",
+    threads: int = 2,
+    precision: str = "auto",
+) -> None:
+    """Train on pseudo-labelled test tiles; the labelled train tiles serve as validation."""
+    tile_set = load_tileset(tiles)
+    z = tile_set.depths()
+    train_set = _pseudo_samples(tile_set, pseudo, z)
+    if len(train_set.images) == 0:
+        raise SaltsegError(f"{pseudo}: no pseudo labels to pretrain on")
+    usable = np.flatnonzero(tile_set.table["split"].eq("train") & ~tile_set.table["blank"])
+    if len(usable) > val_max:
+        usable = np.sort(np.random.default_rng(0).choice(usable, val_max, replace=False))
+    logger.info(
+        "pretraining on %d pseudo labels, validating on %d", len(train_set.images), len(usable)
+    )
+    train(
+        ModelSpec.from_dict(spec),
+        train_set,
+        _samples(tile_set, usable, z) if len(usable) else None,
+        model,
+        history,
+        curves,
+        device=device,
+        threads=threads,
+        precision=precision,
+        seed=0,
+    )
+
+
+def predict_fold(
+    model: PathLike,
+    tiles: PathLike,
+    folds: PathLike,
+    fold: int,
+    oof: PathLike,
+    test: PathLike,
+    *,
+    settings: Mapping | None = None,
+    device: str = "auto",
+    threads: int = 2,
+    precision: str = "auto",
+) -> None:
+    """Probabilities of one fold model for its validation tiles (OOF) and all test tiles.
+
+    ``settings`` (the model's ``predict`` section) overrides what the checkpoint's spec
+    says; keys left out keep the checkpoint's choice.
+    """
+    given = dict(settings or {})
+    PredictSpec.parse(given, "predict")  # a bad key fails here, not deep in prediction
+    tile_set = load_tileset(tiles)
+    z = tile_set.depths()
+    _, val_rows = _fold_rows(tile_set, folds, fold)
+    test_rows = tile_set.rows_of("test")
+    rows = np.concatenate([val_rows, test_rows])
+    maps = predict(
+        model,
+        _samples(tile_set, rows, z, with_masks=False),
+        device=device,
+        threads=threads,
+        precision=precision,
+        batch_size=given.get("batch_size"),
+        snapshots=given.get("snapshots"),
+        tta=given.get("tta"),
+    )
+    ids = tile_set.ids
+    save_probs(oof, ids[val_rows], maps[: len(val_rows)])
+    save_probs(test, ids[test_rows], maps[len(val_rows) :])

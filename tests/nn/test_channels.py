@@ -1,0 +1,36 @@
+"""Input channels: image, depth, ramp and image x ramp."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from saltseg.nn.channels import DEPTH_MEAN, DEPTH_STD, IMAGE_MEAN, IMAGE_STD, build_channels
+
+
+def test_each_channel_has_the_documented_values():
+    images = torch.full((2, 101, 101), 255, dtype=torch.uint8)
+    images[1] = 0
+    z = torch.tensor([DEPTH_MEAN, DEPTH_MEAN + DEPTH_STD])
+    x = build_channels(images, z, ["image", "depth", "ramp", "image_ramp"])
+    assert x.shape == (2, 4, 101, 101) and x.dtype == torch.float32
+    assert x[0, 0].allclose(torch.tensor((1.0 - IMAGE_MEAN) / IMAGE_STD))
+    assert x[1, 0].allclose(torch.tensor(-IMAGE_MEAN / IMAGE_STD))
+    assert x[0, 1].allclose(torch.tensor(0.0)) and x[1, 1].allclose(torch.tensor(1.0))
+    ramp = x[0, 2]
+    assert ramp[0].eq(0).all() and ramp[-1].eq(1).all()
+    assert torch.equal(ramp[:, 0], ramp[:, 50])  # constant along each row
+    assert (ramp[1:, 0] > ramp[:-1, 0]).all()  # grows downwards
+    assert torch.allclose(x[0, 3], ramp) and x[1, 3].eq(0).all()
+
+
+def test_channel_order_follows_the_names():
+    images = torch.randint(0, 256, (1, 101, 101), dtype=torch.uint8)
+    a = build_channels(images, torch.zeros(1), ["ramp", "image"])
+    b = build_channels(images, torch.zeros(1), ["image", "ramp"])
+    assert torch.equal(a[:, 0], b[:, 1]) and torch.equal(a[:, 1], b[:, 0])
+
+
+def test_unknown_channel_is_rejected():
+    with pytest.raises(ValueError, match="unknown channel"):
+        build_channels(torch.zeros(1, 101, 101, dtype=torch.uint8), torch.zeros(1), ["rgb"])

@@ -1,0 +1,51 @@
+"""Device and precision resolution: what each setting turns on."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from saltseg.errors import SaltsegError
+from saltseg.nn.device import resolve_compute
+
+
+def test_cpu_defaults_to_float32_in_the_usual_layout() -> None:
+    compute = resolve_compute("cpu", threads=1)
+    assert compute.device.type == "cpu" and not compute.bf16 and not compute.channels_last
+    x = torch.zeros(2, 3, 8, 8)
+    assert compute.layout(x) is x
+    with compute.autocast():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+
+
+def test_bf16_autocasts_and_uses_channels_last() -> None:
+    # The path a GPU takes ("auto" on Ampere and later), exercised on the CPU.
+    compute = resolve_compute("cpu", threads=1, precision="bf16")
+    assert compute.bf16 and compute.channels_last
+    assert compute.layout(torch.zeros(2, 3, 8, 8)).is_contiguous(memory_format=torch.channels_last)
+    with compute.autocast():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    model = compute.prepare(torch.nn.Conv2d(3, 4, 3))
+    assert model.weight.is_contiguous(memory_format=torch.channels_last)
+    assert model.weight.dtype == torch.float32  # autocast casts per op; weights stay float32
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"precision": "fp16"}, "unknown precision 'fp16'"),
+        ({"device": "tpu"}, "unknown device 'tpu'"),
+        ({"device": "cpu", "threads": 0}, "threads must be >= 1"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(kwargs, message) -> None:
+    with pytest.raises(SaltsegError, match=message):
+        resolve_compute(**{"device": "cpu", "threads": 1, **kwargs})
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="checks the message on a machine without CUDA"
+)
+def test_cuda_without_a_gpu_is_an_error() -> None:
+    with pytest.raises(SaltsegError, match="CUDA is not available"):
+        resolve_compute("cuda")

@@ -1,0 +1,222 @@
+"""Training: outputs, snapshots, phases, early stopping and initialisation from a checkpoint.
+
+Tiny everywhere: a depth-3 ResNet18 U-Net on 32x32 inputs and a dozen tiles.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from saltseg.errors import SaltsegError
+from saltseg.nn.history import COLUMNS
+from saltseg.nn.network import build_model
+from saltseg.nn.samples import Samples
+from saltseg.nn.spec import ModelSpec
+from saltseg.nn.train import train
+
+ADAM = {"name": "adam", "lr": 1.0e-3}
+
+
+def tiny_spec(phases: list[dict] | None = None, **sections) -> ModelSpec:
+    d = {
+        "model": {
+            "arch": "Unet",
+            "encoder": "resnet18",
+            "encoder_weights": None,
+            "encoder_depth": 3,
+            "decoder_channels": [16, 16, 16],
+            "decoder_attention": "scse",
+        },
+        "input": {"resize": 32, "pad": 32, "channels": ["image", "ramp"]},
+        "augment": {"hflip": 0.5, "brightness": 0.1, "contrast": 0.1},
+        "train": {
+            "batch_size": 4,
+            "phases": phases
+            or [{"name": "a", "loss": {"bce": 1.0}, "optimizer": ADAM, "epochs": 1}],
+        },
+    }
+    for key, value in sections.items():
+        d[key] = value
+    return ModelSpec.from_dict(d)
+
+
+def tiles(n: int, seed: int = 0) -> Samples:
+    """Salt below a wavy line, brighter than the sediment above; every third tile empty."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(40, 120, (n, 101, 101), dtype=np.uint8)
+    masks = np.zeros((n, 101, 101), dtype=bool)
+    cols = np.arange(101)
+    for i in range(n):
+        if i % 3 == 2:
+            continue
+        top = (50 + 20 * np.sin(cols / 15 + i)).astype(int)
+        masks[i] = np.arange(101)[:, None] >= top[None, :]
+    images[masks] += 100
+    return Samples(images=images, masks=masks, z=rng.uniform(50, 950, n).astype(np.float32))
+
+
+def run(tmp_path, spec, train_set=None, val_set=None, name="m", **kw) -> pd.DataFrame:
+    return train(
+        spec,
+        train_set if train_set is not None else tiles(12),
+        val_set,
+        tmp_path / f"{name}.pt",
+        tmp_path / f"{name}.csv",
+        tmp_path / f"{name}.png",
+        threads=1,
+        **kw,
+    )
+
+
+def snapshots(path) -> dict:
+    return torch.load(path, weights_only=True)["snapshots"]
+
+
+def test_train_writes_checkpoint_history_and_curves(tmp_path):
+    phases = [
+        {
+            "name": "warm",
+            "loss": {"bce": 1.0, "dice": 1.0},
+            "optimizer": ADAM,
+            "schedule": {"name": "cosine", "cycles": 2, "min_lr": 1.0e-5},
+            "epochs": 4,
+        },
+        {
+            "name": "hinge",
+            "loss": {"lovasz_elu": 1.0},
+            "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4},
+            "epochs": 1,
+        },
+    ]
+    spec = tiny_spec(phases, predict={"snapshots": "cycles", "tta": []})
+    history = run(tmp_path, spec, val_set=tiles(5, seed=1))
+    assert list(history.columns) == COLUMNS
+    assert history["epoch"].tolist() == [1, 2, 3, 4, 5]
+    assert history["phase"].tolist() == ["warm"] * 4 + ["hinge"]
+    assert history["val_metric"].between(0, 1).all() and history["val_loss"].notna().all()
+    assert (history["images_per_s"] > 0).all() and np.isfinite(history["train_loss"]).all()
+    # Mean lr per epoch: decays within each 2-epoch cosine cycle, restarts at the next one.
+    lr = history["lr"].tolist()
+    assert lr[1] < lr[0] and lr[2] > lr[1] and lr[3] < lr[2] and lr[4] == pytest.approx(0.01)
+    on_disk = pd.read_csv(tmp_path / "m.csv")
+    assert on_disk["epoch"].tolist() == [1, 2, 3, 4, 5]
+    assert on_disk["val_metric"].to_numpy() == pytest.approx(history["val_metric"].to_numpy())
+    assert cv2.imread(str(tmp_path / "m.png")) is not None
+    ckpt = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert set(ckpt["snapshots"]) == {"cycle1_1", "cycle1_2", "final", "best"}
+    assert ckpt["in_channels"] == 2
+    assert ModelSpec.from_dict(ckpt["spec"]) == spec
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temp files left
+
+
+def test_without_validation_best_is_final_and_runs_repeat(tmp_path):
+    spec = tiny_spec()
+    first = run(tmp_path, spec, name="a")
+    second = run(tmp_path, spec, name="b")
+    assert first["val_metric"].isna().all()
+    assert first["train_loss"].tolist() == second["train_loss"].tolist()  # seeded
+    snaps = snapshots(tmp_path / "a.pt")
+    assert set(snaps) == {"best", "final"}
+    assert all(torch.equal(snaps["best"][k], snaps["final"][k]) for k in snaps["final"])
+
+
+def test_early_stopping_stops_and_restores_the_phase_best(tmp_path):
+    phases = [
+        {
+            "name": "still",
+            "loss": {"bce": 1.0},
+            "optimizer": {"name": "sgd", "lr": 1e-9},  # the metric barely moves
+            "epochs": 8,
+            "early_stopping": 1,
+        }
+    ]
+    history = run(tmp_path, tiny_spec(phases, augment=None), val_set=tiles(6, seed=2))
+    assert len(history) < 8
+    best_epoch = int(history["val_metric"].to_numpy().argmax())
+    assert len(history) - 1 - best_epoch == 1  # stopped one epoch after the best
+    snaps = snapshots(tmp_path / "m.pt")
+    assert all(torch.equal(snaps["best"][k], snaps["final"][k]) for k in snaps["final"])
+
+
+def test_init_from_another_checkpoint(tmp_path):
+    spec = tiny_spec()
+    run(tmp_path, spec, name="pre")
+    still = [{"name": "ft", "loss": {"lovasz": 1.0}, "optimizer": {"name": "sgd", "lr": 1e-12},
+              "epochs": 1}]  # fmt: skip
+    run(tmp_path, tiny_spec(still), name="ft", init_checkpoint=tmp_path / "pre.pt")
+    run(tmp_path, tiny_spec(still), name="fresh")
+    pre, ft, fresh = (snapshots(tmp_path / f"{n}.pt")["final"] for n in ("pre", "ft", "fresh"))
+    weights = [k for k in pre if k.endswith("weight") and pre[k].ndim == 4]
+    assert all(torch.allclose(pre[k], ft[k], atol=1e-6) for k in weights)
+    assert not all(torch.allclose(pre[k], fresh[k], atol=1e-6) for k in weights)
+
+
+def test_init_checkpoint_must_match(tmp_path):
+    run(tmp_path, tiny_spec(), name="pre")
+    other = tiny_spec(input={"resize": 32, "pad": 32, "channels": ["image"]})
+    with pytest.raises(SaltsegError, match="has 2 input channels"):
+        run(tmp_path, other, init_checkpoint=tmp_path / "pre.pt")
+    spec = tiny_spec()
+    spec = spec.model_copy(update={"model": spec.model.model_copy(update={"encoder": "resnet34"})})
+    with pytest.raises(SaltsegError, match="model.encoder is 'resnet18'"):
+        run(tmp_path, spec, init_checkpoint=tmp_path / "pre.pt")
+    with pytest.raises(SaltsegError, match="no snapshot 'cycle1_1'"):
+        run(tmp_path, tiny_spec(), init_checkpoint=tmp_path / "pre.pt", init_snapshot="cycle1_1")
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_plateau_schedule_only_lowers_the_lr(tmp_path):
+    phases = [
+        {
+            "name": "p",
+            "loss": {"dice": 1.0},
+            "optimizer": {"name": "rmsprop", "lr": 1e-3},
+            "schedule": {"name": "plateau", "factor": 0.5, "patience": 0},
+            "epochs": 3,
+        }
+    ]
+    lr = run(tmp_path, tiny_spec(phases), val_set=tiles(3, seed=3))["lr"].to_numpy()
+    assert lr[0] == pytest.approx(1e-3) and (np.diff(lr) <= 0).all()
+
+
+def test_training_needs_masks(tmp_path):
+    data = tiles(4)
+    with pytest.raises(SaltsegError, match="no masks"):
+        run(tmp_path, tiny_spec(), train_set=Samples(data.images, None, data.z))
+    with pytest.raises(SaltsegError, match="depths contain NaN"):
+        Samples(data.images, data.masks, np.full(4, np.nan))
+
+
+def test_worker_processes_give_the_same_kind_of_batches(tmp_path):
+    spec = tiny_spec([{"name": "a", "loss": {"bce": 1.0}, "optimizer": ADAM, "epochs": 2}])
+    spec = spec.model_copy(update={"train": spec.train.model_copy(update={"num_workers": 1})})
+    history = run(tmp_path, spec, train_set=tiles(8))
+    assert len(history) == 2 and np.isfinite(history["train_loss"]).all()
+
+
+def test_a_failed_run_leaves_no_outputs(tmp_path):
+    phases = [{"name": "boom", "loss": {"bce": 1.0}, "optimizer": {"name": "sgd", "lr": 1e30},
+               "epochs": 3}]  # fmt: skip
+    with pytest.raises(SaltsegError, match="diverged"):
+        run(tmp_path, tiny_spec(phases), val_set=tiles(3))
+    assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.csv").exists()
+    assert (tmp_path / "m.csv.partial").exists()  # kept for diagnosis
+
+
+def test_bf16_training_the_gpu_path_on_the_cpu(tmp_path):
+    # bf16 autocast + channels_last, as on a GPU: losses stay finite and fall, the checkpoint
+    # holds float32 weights that a float32 model loads.
+    phases = [{"name": "a", "loss": {"bce": 1.0, "dice": 1.0}, "optimizer": ADAM, "epochs": 4}]
+    spec = tiny_spec(phases, augment={})
+    history = run(tmp_path, spec, val_set=tiles(5, seed=1), precision="bf16")
+    losses = history["train_loss"].to_numpy()
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert history["val_metric"].between(0, 1).all()
+    snaps = snapshots(tmp_path / "m.pt")
+    assert all(v.dtype != torch.bfloat16 for v in snaps["final"].values())
+    model = build_model(spec.model, spec.in_channels, pretrained=False)
+    model.load_state_dict(snaps["final"])

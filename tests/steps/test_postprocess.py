@@ -1,0 +1,157 @@
+"""The post-processing and submission steps on files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from saltseg import postprocess as pp
+from saltseg.data.tileset import TileSet, save_tileset
+from saltseg.errors import SaltsegError
+from saltseg.io.masks import load_masks, save_masks
+from saltseg.io.probs import save_probs
+from saltseg.rle import encode
+from saltseg.steps.postprocess import answers_file, postprocess, submission
+
+S = 101
+
+
+def empty_maps(n: int) -> np.ndarray:
+    return np.zeros((n, S, S), dtype=np.float32)
+
+
+def stat(stats: pd.DataFrame, step: str, column: str = "tiles_changed"):
+    return stats.set_index("step").loc[step, column]
+
+
+@pytest.fixture
+def fake_mosaic(monkeypatch):
+    """A stand-in for the mosaic rules recording its calls; it fills the first test tile."""
+    calls = []
+
+    def apply_mosaic_rules(layout, train_ids, train_masks, test_ids, test_masks, **kw):
+        calls.append((layout, train_ids, train_masks, test_ids, test_masks.copy(), kw))
+        out = test_masks.copy()
+        out[0] = True
+        return out, {"filled": 1}
+
+    monkeypatch.setattr(pp, "apply_mosaic_rules", apply_mosaic_rules)
+    return calls
+
+
+def test_postprocess_step(tmp_path, fake_mosaic) -> None:
+    ids = ["tr0", "tr1", "te0", "te1", "te2"]
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "split": ["train"] * 2 + ["test"] * 3,
+            "z": np.arange(5.0),
+            "coverage": [0.0, 0.5, np.nan, np.nan, np.nan],
+            "blank": [False, False, True, False, False],
+        }
+    )
+    masks = np.zeros((5, S, S), dtype=bool)
+    masks[1, 50:] = True
+    images = np.zeros((5, S, S), dtype=np.uint8)
+    save_tileset(TileSet(table, images, masks), tmp_path / "tiles")
+
+    probs = empty_maps(3)
+    probs[0] = 0.9  # blank tile
+    probs[1, 40:] = 0.55
+    probs[2, 40:] = 0.45
+    save_probs(tmp_path / "test.npz", ["te0", "te1", "te2"], probs)
+    pd.DataFrame(
+        {"model": ["m", "blend"], "best_threshold": [0.6, 0.42], "best_score": [0.8, 0.9]}
+    ).to_csv(tmp_path / "table.csv", index=False)
+    pd.DataFrame({"id": ["tr0", "te1", "te0", "te2"], "mosaic": 0, "row": 0, "col": 0}).to_parquet(
+        tmp_path / "layout.parquet"
+    )
+    truth = np.zeros((3, S, S), dtype=bool)
+    truth[1:, 40:] = True
+    (tmp_path / "synth" / "truth").mkdir(parents=True)
+    pd.DataFrame(
+        {"id": ["te2", "te0", "te1"], "rle_mask": [encode(m) for m in truth[[2, 0, 1]]]}
+    ).to_csv(answers_file(tmp_path / "synth"), index=False)
+
+    stats = postprocess(
+        probs=tmp_path / "test.npz",
+        scores=tmp_path / "table.csv",
+        tiles=tmp_path / "tiles" / "tiles.parquet",
+        masks=tmp_path / "out" / "masks.npz",
+        stats=tmp_path / "out" / "stats.csv",
+        ablation=tmp_path / "out" / "ablation.csv",
+        settings={"threshold": "oof", "mosaic_rules": {"enabled": False}},
+        layout=tmp_path / "layout.parquet",
+        truth=tmp_path / "synth",
+    )
+    out_ids, out = load_masks(tmp_path / "out" / "masks.npz")
+    assert out_ids.tolist() == ["te0", "te1", "te2"]
+    np.testing.assert_array_equal(out, truth)  # threshold 0.42 keeps te2, blank te0 emptied
+    assert stat(stats, "threshold", "detail") == "threshold=0.42"
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "out" / "stats.csv", keep_default_na=False), stats, check_dtype=False
+    )
+    abl = pd.read_csv(tmp_path / "out" / "ablation.csv").set_index("variant")
+    assert abl.loc["full", "score"] == pytest.approx(1.0)
+    assert abl.loc["threshold 0.5", "score"] == pytest.approx(2 / 3)
+    assert "with mosaic" in abl.index  # the layout lets the ablation try the mosaic rules
+    assert len(fake_mosaic) == 1
+    np.testing.assert_array_equal(fake_mosaic[0][2], masks[:2])  # the train masks from the tile set
+
+    outputs = {
+        "masks": tmp_path / "x.npz",
+        "stats": tmp_path / "x.csv",
+        "ablation": tmp_path / "a.csv",
+    }
+    with pytest.raises(SaltsegError, match="missing.csv: unreadable score table"):
+        postprocess(
+            tmp_path / "test.npz", tmp_path / "missing.csv", tmp_path / "tiles", **outputs,
+            settings={"threshold": "oof", "mosaic_rules": {"enabled": False}},
+        )  # fmt: skip
+    with pytest.raises(SaltsegError, match="no mosaic layout"):
+        postprocess(
+            tmp_path / "test.npz", tmp_path / "table.csv", tmp_path / "tiles", **outputs,
+            settings={"mosaic_rules": {"enabled": True}},
+        )  # fmt: skip
+    assert not any(p.exists() for p in outputs.values())
+
+
+def test_submission_step_writes_every_test_id_and_scores_it(tmp_path) -> None:
+    ids = ["tr0", "te0", "te1"]
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "split": ["train", "test", "test"],
+            "z": [1.0, 2.0, 3.0],
+            "coverage": [0.0, np.nan, np.nan],
+            "blank": [False, False, False],
+        }
+    )
+    zeros = np.zeros((3, S, S), dtype=bool)
+    save_tileset(TileSet(table, zeros.astype(np.uint8), zeros), tmp_path / "tiles")
+    salt = np.zeros((2, S, S), dtype=bool)
+    salt[1, 60:] = True
+    save_masks(tmp_path / "masks.npz", ["te1", "te0"], salt[[1, 0]])
+    (tmp_path / "synth" / "truth").mkdir(parents=True)
+    pd.DataFrame({"id": ["te0", "te1"], "rle_mask": [encode(m) for m in salt]}).to_csv(
+        answers_file(tmp_path / "synth"), index=False
+    )
+    result = submission(
+        tmp_path / "masks.npz",
+        tmp_path / "tiles",
+        tmp_path / "out" / "submission.csv",
+        tmp_path / "out" / "score.txt",
+        truth=tmp_path / "synth",
+    )
+    assert result["score"] == pytest.approx(1.0)
+    written = pd.read_csv(tmp_path / "out" / "submission.csv", keep_default_na=False)
+    assert written["id"].tolist() == ["te0", "te1"] and written["rle_mask"].iloc[0] == ""
+    assert "test score: 1.0000 on 2 images" in (tmp_path / "out" / "score.txt").read_text()
+
+    save_masks(tmp_path / "short.npz", ["te0"], salt[:1])
+    with pytest.raises(SaltsegError, match="short.npz: 1 id"):
+        submission(
+            tmp_path / "short.npz", tmp_path / "tiles", tmp_path / "x.csv", tmp_path / "x.txt"
+        )
+    assert not (tmp_path / "x.csv").exists()

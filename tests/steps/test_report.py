@@ -1,0 +1,55 @@
+"""The report step: the run's files collected into markdown and a picture."""
+
+import json
+
+import pandas as pd
+
+from saltseg.steps.report import report
+
+
+def write_benchmark(path, seconds):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:01\t100\n")
+
+
+def test_report_step(tmp_path):
+    scores = pd.DataFrame(
+        {
+            "model": ["stage1/a", "blend"],
+            "weight": [1.0, 1.0],
+            "images": [10, 10],
+            "oof_score": [0.7, 0.7],
+            "best_threshold": [0.45, 0.45],
+            "best_score": [0.72, 0.72],
+        }
+    )
+    (tmp_path / "stage1" / "blend").mkdir(parents=True)
+    scores.to_csv(tmp_path / "stage1" / "blend" / "scores.csv", index=False)
+    scores.to_csv(tmp_path / "final.csv", index=False)
+    (tmp_path / "stage2" / "pseudo").mkdir(parents=True)
+    (tmp_path / "stage2" / "pseudo" / "counts.json").write_text(json.dumps({"kept": 7}))
+    pd.DataFrame({"step": ["threshold"], "tiles_changed": [3]}).to_csv(
+        tmp_path / "stats.csv", index=False
+    )
+    pd.DataFrame(columns=["variant", "score"]).to_csv(tmp_path / "ablation.csv", index=False)
+    (tmp_path / "score.txt").write_text("test score: 0.8123 on 10 images\n")
+    write_benchmark(tmp_path / "bench" / "stage1" / "a" / "train_fold0.tsv", 60.0)
+    (tmp_path / "bench" / "broken.tsv").write_text("not a benchmark")
+    report(
+        [tmp_path / "stage1" / "blend" / "scores.csv"],
+        tmp_path / "final.csv",
+        [tmp_path / "stage2" / "pseudo" / "counts.json"],
+        tmp_path / "stats.csv",
+        tmp_path / "ablation.csv",
+        tmp_path / "score.txt",
+        tmp_path / "report.md",
+        tmp_path / "report" / "stages.png",
+        benchmarks=tmp_path / "bench",
+    )
+    text = (tmp_path / "report.md").read_text()
+    assert "test score: 0.8123" in text
+    assert "## Stage 1: out-of-fold metric" in text and "| stage1/a | 1.0000 | 10 | 0.7000" in text
+    assert "## Pseudo labels for stage2" in text and "| 7 |" in text
+    assert "stage1/a/train_fold" in text and "total 1.0 min" in text
+    assert "![stages](report/stages.png)" in text
+    assert (tmp_path / "report" / "stages.png").stat().st_size > 1000

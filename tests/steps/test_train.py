@@ -1,0 +1,171 @@
+"""The training steps: which tiles a fold trains and validates on, pseudo labels on files."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from saltseg.data.tileset import TileSet, save_tileset
+from saltseg.errors import SaltsegError
+from saltseg.io.masks import load_masks, save_masks
+from saltseg.io.probs import save_probs
+from saltseg.steps import train as steps
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    n_train, n_test = 8, 4
+    ids = [f"tr{i}" for i in range(n_train)] + [f"te{i}" for i in range(n_test)]
+    images = np.arange(len(ids), dtype=np.uint8)[:, None, None] * np.ones((1, 101, 101), np.uint8)
+    images[2] = 7  # tr2 is blank
+    masks = np.zeros((len(ids), 101, 101), bool)
+    masks[:n_train:2, 50:] = True
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "split": ["train"] * n_train + ["test"] * n_test,
+            "z": [100.0 * i for i in range(n_train)] + [np.nan] * n_test,
+            "coverage": [m.mean() for m in masks[:n_train]] + [np.nan] * n_test,
+            "blank": [i == 2 for i in range(len(ids))],
+        }
+    )
+    save_tileset(TileSet(table, images, masks), tmp_path / "data")
+    folds = pd.DataFrame({"id": ids[:n_train], "fold": [0, 1, -1, 1, 0, 1, 0, 1]})
+    folds.to_parquet(tmp_path / "folds.parquet")
+    return tmp_path
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    calls = []
+    monkeypatch.setattr(steps, "train", lambda *a, **k: calls.append((a, k)))
+    return calls
+
+
+# train() is replaced by a recorder in these tests, so the spec is never built into a model.
+SPEC = {
+    "model": {"encoder": "resnet18"},
+    "train": {
+        "phases": [{"loss": {"bce": 1.0}, "optimizer": {"name": "adam", "lr": 1e-3}, "epochs": 1}]
+    },
+}
+
+
+def ids_of(samples):
+    return samples.images[:, 0, 0].tolist()  # the fixture's images are their row number
+
+
+def test_depths_fill_unknown_with_the_median():
+    def tiles(z):
+        return TileSet(pd.DataFrame({"z": z}), np.zeros((len(z), 1, 1)), np.zeros((len(z), 1, 1)))
+
+    assert tiles([100.0, np.nan, 300.0]).depths().tolist() == [100.0, 200.0, 300.0]
+    assert tiles([np.nan]).depths().tolist() == [0.0]
+
+
+def test_fold_trains_on_other_folds_and_validates_on_its_own(prepared, captured):
+    steps.train_fold(
+        prepared / "data", prepared / "folds.parquet", 0, SPEC, "m.pt", "h.csv", "c.png"
+    )
+    ((args, kwargs),) = captured
+    _, train_set, val_set = args[:3]
+    assert ids_of(train_set) == [1, 3, 5, 7]  # fold 1; the blank tile (fold -1) nowhere
+    assert ids_of(val_set) == [0, 4, 6]
+    assert np.array_equal(train_set.masks, np.zeros_like(train_set.masks))  # odd rows: no salt
+    assert kwargs["init_checkpoint"] is None and kwargs["seed"] == 0
+
+
+def test_append_mode_adds_pseudo_labels(prepared, captured):
+    pseudo = np.ones((2, 101, 101), bool)
+    save_masks(prepared / "pseudo.npz", ["te1", "te3"], pseudo)
+    steps.train_fold(
+        prepared / "data",
+        prepared / "folds.parquet",
+        1,
+        SPEC,
+        "m.pt",
+        "h.csv",
+        "c.png",
+        mode="append",
+        pseudo=prepared / "pseudo.npz",
+    )
+    ((args, _),) = captured
+    assert ids_of(args[1]) == [0, 4, 6, 9, 11]
+    assert args[1].masks[-2:].all() and args[1].z[-1] == pytest.approx(350.0)  # median depth
+
+
+def test_pretrain_mode_starts_from_the_pretrained_weights(prepared, captured):
+    steps.train_fold(
+        prepared / "data",
+        prepared / "folds.parquet",
+        1,
+        SPEC,
+        "m.pt",
+        "h.csv",
+        "c.png",
+        mode="pretrain",
+        init="pre.pt",
+    )
+    assert captured[0][1]["init_checkpoint"] == "pre.pt"
+
+
+def test_pretrain_on_pseudo_validates_on_labelled_tiles(prepared, captured):
+    save_masks(prepared / "pseudo.npz", ["te0", "te2"], np.ones((2, 101, 101), bool))
+    steps.pretrain_on_pseudo(
+        prepared / "data", prepared / "pseudo.npz", SPEC, "m.pt", "h.csv", "c.png"
+    )
+    ((args, _),) = captured
+    assert ids_of(args[1]) == [8, 10]
+    assert ids_of(args[2]) == [0, 1, 3, 4, 5, 6, 7]  # every non-blank train tile
+
+
+def test_errors_name_the_problem(prepared, captured):
+    with pytest.raises(SaltsegError, match="pretrain mode needs the pretrained model"):
+        steps.train_fold(
+            prepared / "data", prepared / "folds.parquet", 0, SPEC, "m.pt", "h.csv", "c.png",
+            mode="pretrain",
+        )  # fmt: skip
+    with pytest.raises(SaltsegError, match="fold 5 does not exist"):
+        steps.train_fold(
+            prepared / "data", prepared / "folds.parquet", 5, SPEC, "m.pt", "h.csv", "c.png"
+        )
+    save_masks(prepared / "bad.npz", ["nope"], np.ones((1, 101, 101), bool))
+    with pytest.raises(SaltsegError, match="'nope' is not in the prepared data"):
+        steps.pretrain_on_pseudo(
+            prepared / "data", prepared / "bad.npz", SPEC, "m.pt", "h.csv", "c.png"
+        )
+    save_masks(prepared / "empty.npz", [], np.zeros((0, 101, 101), bool))
+    with pytest.raises(SaltsegError, match="no pseudo labels"):
+        steps.pretrain_on_pseudo(
+            prepared / "data", prepared / "empty.npz", SPEC, "m.pt", "h.csv", "c.png"
+        )
+
+
+def test_make_pseudo_labels_files(prepared) -> None:
+    probs = np.zeros((4, 101, 101), dtype=np.float32)
+    probs[:, :40] = 0.99
+    probs[3, 40:] = 0.5  # te3 unsure
+    order = [3, 0, 2, 1]
+    save_probs(prepared / "test.npz", [f"te{i}" for i in order], probs[order])
+    data = prepared / "data" / "tiles.parquet"
+    counts = steps.make_pseudo_labels(
+        prepared / "test.npz", data, prepared / "out" / "pseudo.npz", prepared / "counts.json",
+        settings={"from": "stage1", "min_confidence": 0.9},
+    )  # fmt: skip
+    ids, masks = load_masks(prepared / "out" / "pseudo.npz")
+    assert ids.tolist() == ["te0", "te2", "te1"]  # the input order
+    np.testing.assert_array_equal(masks[0], probs[0] > 0.5)
+    assert json.loads((prepared / "counts.json").read_text()) == counts
+    assert counts["kept"] == 3 and counts["blank"] == 0 and counts["total"] == 4
+
+    save_probs(prepared / "short.npz", ["te0", "te1"], probs[:2])
+    with pytest.raises(SaltsegError, match="2 test tile"):
+        steps.make_pseudo_labels(prepared / "short.npz", data, prepared / "x.npz", "x.json")
+    assert not (prepared / "x.npz").exists()
+
+    extra = np.concatenate([probs, probs[:1]])
+    save_probs(prepared / "extra.npz", ["te0", "te1", "te2", "te3", "tr0"], extra)
+    with pytest.raises(SaltsegError, match="1 predicted id\\(s\\) are not test tiles, e.g. 'tr0'"):
+        steps.make_pseudo_labels(prepared / "extra.npz", data, prepared / "x.npz", "x.json")
+    assert not (prepared / "x.npz").exists()

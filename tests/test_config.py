@@ -1,0 +1,103 @@
+"""The workflow config: every shipped config parses, defaults are filled, mistakes are caught
+before anything runs, and the committed JSON schema is the one the models generate."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from saltseg.config import Config, json_schema, workflow_config
+from saltseg.errors import SaltsegError
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = [REPO / "config.yaml", *sorted((REPO / "config").glob("*.yaml"))]
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_config_parses_and_round_trips(path):
+    filled = workflow_config(load(path), path.name)
+    assert not [k for k in filled if k.startswith("_")]  # anchor holders are dropped
+    assert workflow_config(filled, path.name) == filled
+
+
+def test_defaults_are_filled_in():
+    raw = {
+        "data": {"source": "synthetic"},
+        "stages": {
+            "stage1": {"models": {"a": {"train": {"phases": [{"loss": {"bce": 1}, "epochs": 1}]}}}}
+        },
+        "final": {"blend": {"stage1": 1}},
+    }
+    filled = workflow_config(raw)
+    assert filled["runtime"] == {"device": "auto", "precision": "auto", "threads": 4}
+    assert filled["folds"] == {"n_folds": 5, "method": "depth", "seed": 0}
+    assert filled["postprocess"]["mosaic_rules"]["enabled"] is True
+    assert filled["mosaic"]["min_ratio"] == 0.25
+    assert filled["data"]["synthetic"]["sections"] == 8
+    model = filled["stages"]["stage1"]["models"]["a"]
+    assert model["predict"]["snapshots"] == "best" and model["pretrain"] is None
+    assert filled["stages"]["stage1"]["mode"] == "scratch"
+
+
+def test_committed_schema_is_generated_from_the_models():
+    committed = (REPO / "workflow" / "schemas" / "config.schema.json").read_text()
+    assert committed == json_schema(), "run: saltseg schema workflow/schemas/config.schema.json"
+
+
+def with_change(path: str, value, config: str = "test.yaml") -> dict:
+    d = copy.deepcopy(load(REPO / "config" / config))
+    *parents, last = path.split(".")
+    node = d
+    for p in parents:
+        node = node[p]
+    if value is None:
+        del node[last]
+    else:
+        node[last] = value
+    return d
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("colour", 1, "unknown key 'colour'"),
+        (
+            "stages.stage1.models.a.augment.hflp",
+            0.5,
+            "stages.stage1.models.a.augment.hflp: unknown",
+        ),
+        ("stages.stage2.pseudo.from", "stage3", "'stage3' is not an earlier stage"),
+        ("stages.stage2.pseudo", None, "mode pretrain needs a pseudo section"),
+        ("stages.stage3.blend", {"c": 1.0}, "'c' is not a model of this stage"),
+        ("stages.stage9", {"models": {}}, "stages.stage9.models: Dictionary should have at least"),
+        ("stages.first", {"models": {}}, "stages.first"),
+        ("final.blend", {"stage4": 1.0}, "final.blend: 'stage4' names no stage"),
+        ("postprocess.mosaic", {"enabled": True}, "postprocess.mosaic: unknown key"),
+        ("postprocess.threshold", 1.5, "postprocess.threshold"),
+        ("folds.n_folds", 1, "folds.n_folds: Input should be greater than or equal to 2"),
+        ("runtime.device", "tpu", "runtime.device: Input should be 'auto', 'cpu' or 'cuda'"),
+        ("mosaic.normalise", "tile", "mosaic.normalise"),
+        ("data.synthetic.rows", 0, "data.synthetic.rows"),
+    ],
+)
+def test_mistakes_are_one_line_errors_naming_the_key(path, value, message):
+    with pytest.raises(SaltsegError) as info:
+        Config.parse(with_change(path, value), "test.yaml")
+    assert str(info.value).startswith("test.yaml: ") and message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_pretrain_mode_needs_a_pretrain_section():
+    d = with_change("stages.stage2.models.a.pretrain", None)
+    d["stages"]["stage2"]["models"]["a"] = {
+        k: v for k, v in d["stages"]["stage2"]["models"]["a"].items() if k != "pretrain"
+    }
+    with pytest.raises(SaltsegError, match="model 'a' has no pretrain section"):
+        Config.parse(d)

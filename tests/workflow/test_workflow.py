@@ -1,0 +1,177 @@
+"""The Snakemake workflow: DAG shape, a whole run on the tests config, precise re-runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from saltseg.io import submission
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> str:
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
+    if configfile is not None:
+        cmd += ["--configfile", str(configfile)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout + proc.stderr
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The "Job stats" table of a (dry) run as {rule: count}."""
+    table = output.split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    counts.pop("total", None)
+    return counts
+
+
+def test_dry_run_dag_of_default_config(tmp_path):
+    # The default config points at data/tgs; a dry run still shows the whole DAG.
+    out = snakemake(tmp_path, "-n", configfile=REPO / "config.yaml")
+    assert "data folder data/tgs not found" in out and "kaggle competitions download" in out
+    counts = job_counts(out)
+    assert counts == {
+        "prepare_data": 1,
+        "make_folds": 1,
+        "build_mosaic": 1,
+        "train_fold": 20,  # stage 1: 2 models x 5 folds; stages 2 and 3: 1 model x 5 folds
+        "predict_fold": 20,
+        "average_folds": 4,
+        "blend_stage": 3,
+        "make_pseudo_labels": 2,
+        "pretrain_on_pseudo": 2,
+        "blend_final": 1,
+        "postprocess": 1,
+        "plot_mosaics": 1,
+        "submission": 1,
+        "report": 1,
+        "all": 1,
+    }
+
+
+def test_dry_run_rejects_a_bad_key_before_anything_runs(tmp_path):
+    cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    cfg["_tiny"]["augment"]["hflp"] = 0.5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "-n"]
+    proc = subprocess.run(
+        [*cmd, "--configfile", str(bad)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "stages.stage1.models.a.augment.hflp: unknown key" in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_rulegraph_renders(tmp_path):
+    out = snakemake(tmp_path, "--rulegraph", "mermaid-js", configfile=REPO / "config" / "demo.yaml")
+    for rule in ("train_fold", "make_pseudo_labels", "pretrain_on_pseudo", "postprocess"):
+        assert rule in out
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """The whole DAG on the tests config, on the CPU."""
+    workdir = tmp_path_factory.mktemp("run")
+    config = workdir / "config.yaml"
+    shutil.copy(REPO / "config" / "test.yaml", config)
+    snakemake(workdir, "--cores", "2", "--resources", "gpu=1", configfile=config)
+    return workdir, config
+
+
+@pytest.mark.slow
+def test_whole_dag_writes_a_valid_submission(finished_run):
+    workdir, _ = finished_run
+    results = workdir / "results"
+    sub = submission.read_rle_csv(results / "submission.csv")
+    table = pd.read_parquet(results / "data" / "tiles.parquet")
+    test_ids = table.loc[table.split == "test", "id"].tolist()
+    submission.check_ids(sub["id"].tolist(), test_ids, "submission.csv")
+    masks = submission.decode_all(sub, "submission.csv")
+    blank = table.set_index("id").loc[sub["id"], "blank"].to_numpy()
+    assert not masks[blank].any(), "blank test tiles must be empty"
+    score_text = (results / "test_score.txt").read_text()
+    score = float(re.search(r"test score: ([0-9.]+)", score_text).group(1))
+    assert 0.0 <= score <= 1.0
+    report = (results / "report.md").read_text()
+    for section in ("Stage 1", "Stage 3", "Final blend", "Pseudo labels for stage2", "Wall time"):
+        assert section in report
+    # every stage wrote its OOF table with a blend row
+    for stage in ("stage1", "stage2", "stage3"):
+        scores = pd.read_csv(results / stage / "blend" / "scores.csv")
+        assert scores["model"].iloc[-1] == "blend"
+        assert np.isfinite(scores["oof_score"]).all()
+    history = pd.read_csv(results / "stage1" / "models" / "a" / "fold0" / "history.csv")
+    assert {"epoch", "phase", "lr", "train_loss", "val_metric", "images_per_s"} <= set(history)
+
+
+def rerun_counts(workdir: Path, config: Path, edit) -> dict[str, int]:
+    # A JSON round trip unshares the YAML anchors, so an edit touches one place only.
+    cfg = json.loads(json.dumps(yaml.safe_load(config.read_text())))
+    edit(cfg)
+    changed = config.with_name("changed.yaml")
+    changed.write_text(yaml.safe_dump(cfg))
+    out = snakemake(workdir, "-n", configfile=changed)
+    return job_counts(out) if "Job stats:" in out else {}
+
+
+@pytest.mark.slow
+def test_stage2_change_reruns_stage2_and_what_follows_only(finished_run):
+    workdir, config = finished_run
+
+    def edit(cfg):
+        cfg["stages"]["stage2"]["pseudo"]["min_confidence"] = 0.6
+
+    counts = rerun_counts(workdir, config, edit)
+    assert counts["make_pseudo_labels"] == 2  # stage 2's, then stage 3's from the new stage 2
+    assert counts["pretrain_on_pseudo"] == 1
+    assert counts["train_fold"] == 4  # stage 2 and stage 3 folds; none of stage 1
+    assert counts["blend_stage"] == 2
+    assert "synth" not in counts and "prepare_data" not in counts and "make_folds" not in counts
+    assert "build_mosaic" not in counts
+
+
+@pytest.mark.slow
+def test_postprocess_change_reruns_postprocessing_only(finished_run):
+    workdir, config = finished_run
+
+    def edit(cfg):
+        cfg["postprocess"]["min_component"] = 25
+
+    counts = rerun_counts(workdir, config, edit)
+    assert set(counts) == {"postprocess", "plot_mosaics", "submission", "report", "all"}
+
+
+@pytest.mark.slow
+def test_predict_change_reruns_prediction_not_training(finished_run):
+    workdir, config = finished_run
+
+    def edit(cfg):
+        cfg["stages"]["stage3"]["models"]["b"]["predict"]["tta"] = []
+
+    counts = rerun_counts(workdir, config, edit)
+    assert counts["predict_fold"] == 2 and "train_fold" not in counts
