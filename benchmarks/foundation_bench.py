@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from saltseg import metric
-from saltseg.data import read_kaggle
+from saltseg.data.kaggle import read_kaggle
 
 
 def main() -> None:

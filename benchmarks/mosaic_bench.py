@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from saltseg.mosaic.assemble import assemble, read_tiles, summarize
-    from saltseg.mosaic.evaluate import evaluate, read_truth_layout
+    from saltseg.data.kaggle import read_tiles
+    from saltseg.mosaic.assemble import assemble, summarize
+    from saltseg.mosaic.evaluate import evaluate
+    from saltseg.mosaic.layout import read_truth_layout
     from saltseg.synth.generate import generate
 
     logging.basicConfig(level=logging.WARNING)

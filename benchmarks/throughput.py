@@ -31,7 +31,8 @@ from saltseg.nn.losses import SegLoss
 from saltseg.nn.network import build_model, split_outputs
 from saltseg.nn.predict import predict
 from saltseg.nn.spec import ModelSpec
-from saltseg.nn.train import Samples, make_optimizer, train_epoch
+from saltseg.nn.samples import Samples
+from saltseg.nn.train import make_optimizer, train_epoch
 
 
 def parse_args() -> argparse.Namespace:

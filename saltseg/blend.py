@@ -79,7 +79,7 @@ def weighted_mean(
                 )
         total += np.float32(w) * np.asarray(probs, dtype=np.float32)
     if total is None:
-        raise SaltsegError("ensemble: no inputs")
+        raise SaltsegError("blend: no inputs")
     return ids0, total
 
 
@@ -184,7 +184,7 @@ def score_table(
 ) -> pd.DataFrame:
     """One row per model plus the blend row; all maps aligned with ``truth``."""
     if BLEND_ROW in oofs:
-        raise SaltsegError(f"ensemble: a model may not be called {BLEND_ROW!r}")
+        raise SaltsegError(f"blend: a model may not be called {BLEND_ROW!r}")
     w = dict(zip(oofs, normalise_weights([weights[n] for n in oofs]), strict=True))
     rows = [score_row(n, w[n], truth, p, thresholds) for n, p in oofs.items()]
     rows.append(score_row(BLEND_ROW, 1.0, truth, blended, thresholds))

@@ -84,7 +84,7 @@ def remove_small_components(masks: np.ndarray, min_size: int) -> tuple[np.ndarra
 
 def _require_threshold(cfg: PostprocessConfig) -> float:
     if isinstance(cfg.threshold, str):
-        raise SaltsegError("postprocess: threshold 'oof' needs the ensemble score table")
+        raise SaltsegError("postprocess: threshold 'oof' needs the final blend's score table")
     return float(cfg.threshold)
 
 

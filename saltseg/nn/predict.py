@@ -1,4 +1,4 @@
-"""Predict salt probabilities with a checkpoint: snapshot ensemble x test-time augmentation."""
+"""Predict salt probabilities with a checkpoint: the mean over snapshots and test-time views."""
 
 from __future__ import annotations
 
