@@ -27,6 +27,7 @@ StageName = Annotated[str, StringConstraints(pattern=STAGE)]
 ModelName = Annotated[str, StringConstraints(pattern=MODEL)]
 BlendName = Annotated[str, StringConstraints(pattern=r"^stage[0-9]+(/[A-Za-z0-9][A-Za-z0-9_-]*)?$")]
 Weight = Annotated[Number, Field(ge=0.0)]
+MODES = ("scratch", "pretrain", "append")  # how a stage's folds train (see StageConfig)
 
 
 class DataConfig(Options):
@@ -56,22 +57,12 @@ class ModelConfig(ModelSpec):
 
     pretrain: TrainSpec | None = None
 
-    def spec(self, train: TrainSpec | None = None) -> dict[str, Any]:
-        """The spec a training job gets (``train`` replaced, e.g. by ``pretrain``); predict
-        settings are left out so that changing them re-runs prediction only."""
-        out = self.to_dict()
-        out.pop("pretrain")
-        out.pop("predict")
-        if train is not None:
-            out["train"] = train.to_dict()
-        return out
-
 
 class StageConfig(Options):
     # scratch: train each fold from the spec; pretrain: pretrain on the stage's pseudo labels,
     # then fine-tune each fold from that weight; append: add pseudo labels to each fold's
     # training set and train from scratch
-    mode: choice("scratch", "pretrain", "append") = "scratch"
+    mode: choice(*MODES) = "scratch"
     pseudo: StagePseudo | None = None
     append_pseudo: AppendPseudo = AppendPseudo()
     models: Annotated[dict[ModelName, ModelConfig], Field(min_length=1)]
@@ -89,11 +80,6 @@ class StageConfig(Options):
         if unknown:
             raise ValueError(f"blend: {unknown[0]!r} is not a model of this stage")
         return self
-
-    def blend_weights(self) -> dict[str, float]:
-        """Weights by model (equal by default; models left out of ``blend`` weigh 0)."""
-        given = self.blend or {m: 1.0 for m in self.models}
-        return {m: float(given.get(m, 0.0)) for m in self.models}
 
 
 class FinalConfig(Options):

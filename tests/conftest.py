@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from saltseg import rle
+from saltseg import postprocess, rle
 
 
 def write_image(path: Path, image: np.ndarray, rgb: bool = True) -> None:
@@ -64,3 +64,18 @@ def make_kaggle_dir(
 def kaggle_dir(tmp_path: Path) -> tuple[Path, dict]:
     root = tmp_path / "kaggle"
     return root, make_kaggle_dir(root)
+
+
+@pytest.fixture
+def fake_mosaic(monkeypatch):
+    """A stand-in for the mosaic rules recording its calls; it fills the first test tile."""
+    calls = []
+
+    def apply_mosaic_rules(layout, train_ids, train_masks, test_ids, test_masks, **kw):
+        calls.append((layout, train_ids, train_masks, test_ids, test_masks.copy(), kw))
+        out = test_masks.copy()
+        out[0] = True
+        return out, {"filled": 1}
+
+    monkeypatch.setattr(postprocess, "apply_mosaic_rules", apply_mosaic_rules)
+    return calls

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from saltseg import metric
-from saltseg import postprocess as pp
 from saltseg.errors import SaltsegError
 from saltseg.postprocess import (
     ABLATION_COLUMNS,
@@ -90,21 +89,6 @@ def test_blank_emptied_and_all_salt_emptied() -> None:
     assert stat(stats, "all_salt_empty") == 1
     masks, _ = postprocess(probs, ids, blank, plain(blank_empty=False))
     assert masks[0].all()
-
-
-@pytest.fixture
-def fake_mosaic(monkeypatch):
-    """A stand-in saltseg.mosaic.rules recording its calls; it fills the first test tile."""
-    calls = []
-
-    def apply_mosaic_rules(layout, train_ids, train_masks, test_ids, test_masks, **kw):
-        calls.append((layout, train_ids, train_masks, test_ids, test_masks.copy(), kw))
-        out = test_masks.copy()
-        out[0] = True
-        return out, {"filled": 1}
-
-    monkeypatch.setattr(pp, "apply_mosaic_rules", apply_mosaic_rules)
-    return calls
 
 
 def mosaic_inputs() -> dict:

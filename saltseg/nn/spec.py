@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_serializer, model_validator
+from pydantic import Field, ValidationError, field_validator, model_serializer, model_validator
 
 from saltseg.data.tileset import TILE
-from saltseg.options import Bool, Fraction, Int, Number, Options, choice, unique_list
+from saltseg.options import Bool, Fraction, Int, Number, Options, choice, describe, unique_list
 
 ARCHS = (
     "Unet",
@@ -277,5 +277,9 @@ class ModelSpec(Options):
 
 
 def parse_snapshots(v: Any) -> str | list[str]:
-    """A snapshot selection: best | final | cycles | all | a list of snapshot names."""
-    return PredictSpec.model_validate({"snapshots": v}).snapshots
+    """A snapshot selection: best | final | cycles | all | a list of snapshot names; a
+    one-line ValueError otherwise."""
+    try:
+        return PredictSpec.model_validate({"snapshots": v}).snapshots
+    except ValidationError as exc:
+        raise ValueError(describe(exc).removeprefix("snapshots: ")) from None

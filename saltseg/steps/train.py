@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from saltseg.config import MODES
 from saltseg.data.folds import read_folds
 from saltseg.data.tileset import TileSet, load_tileset
 from saltseg.errors import SaltsegError
@@ -24,7 +25,6 @@ from saltseg.pseudo import PseudoConfig, select_pseudo
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
-MODES = ("scratch", "pretrain", "append")
 
 
 def _samples(tiles: TileSet, rows: np.ndarray, z: np.ndarray, with_masks: bool = True) -> Samples:

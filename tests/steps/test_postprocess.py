@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from saltseg import postprocess as pp
 from saltseg.data.tileset import TileSet, save_tileset
 from saltseg.errors import SaltsegError
 from saltseg.io.masks import load_masks, save_masks
@@ -23,21 +22,6 @@ def empty_maps(n: int) -> np.ndarray:
 
 def stat(stats: pd.DataFrame, step: str, column: str = "tiles_changed"):
     return stats.set_index("step").loc[step, column]
-
-
-@pytest.fixture
-def fake_mosaic(monkeypatch):
-    """A stand-in for the mosaic rules recording its calls; it fills the first test tile."""
-    calls = []
-
-    def apply_mosaic_rules(layout, train_ids, train_masks, test_ids, test_masks, **kw):
-        calls.append((layout, train_ids, train_masks, test_ids, test_masks.copy(), kw))
-        out = test_masks.copy()
-        out[0] = True
-        return out, {"filled": 1}
-
-    monkeypatch.setattr(pp, "apply_mosaic_rules", apply_mosaic_rules)
-    return calls
 
 
 def test_postprocess_step(tmp_path, fake_mosaic) -> None:
