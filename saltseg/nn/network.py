@@ -44,17 +44,7 @@ def build_model(spec: NetworkSpec, in_channels: int, *, pretrained: bool = True)
         if "decoder_channels" not in params:
             raise SaltsegError(f"model spec: model.decoder_channels: not used by {spec.arch}")
         kwargs["decoder_channels"] = decoder
-    if spec.decoder_attention is not None:
-        if "decoder_attention_type" not in params:
-            raise SaltsegError(
-                f"model spec: model.decoder_attention: {spec.arch} has no decoder attention "
-                "(Unet and UnetPlusPlus do)"
-            )
-        small = [c for c in decoder or [] if c < 16] if isinstance(decoder, list) else []
-        if small:  # smp's scSE squeezes channels by 16; fewer than 16 leaves zero channels
-            raise SaltsegError(
-                f"model spec: model.decoder_attention: scse needs decoder_channels >= 16: {small}"
-            )
+    if spec.decoder_attention is not None:  # the spec checked the architecture has it
         kwargs["decoder_attention_type"] = spec.decoder_attention
     if spec.classifier_head:
         kwargs["aux_params"] = {"classes": 1, "dropout": 0.2}

@@ -36,6 +36,7 @@ SCHEDULES = ("constant", "cosine", "plateau")
 TTAS = ("hflip",)
 SNAPSHOT_SETS = ("best", "final", "cycles", "all")
 DEFAULT_DECODER = (256, 128, 64, 32, 16)
+ATTENTION_ARCHS = ("Unet", "UnetPlusPlus")  # smp architectures with decoder attention
 # The keys each schedule uses besides its name.
 SCHEDULE_KEYS = {
     "constant": (),
@@ -62,13 +63,22 @@ class NetworkSpec(Options):
     classifier_weight: Annotated[Number, Field(ge=0.0)] = 0.1
 
     @model_validator(mode="after")
-    def _decoder_matches_depth(self) -> NetworkSpec:
+    def _decoder_fits(self) -> NetworkSpec:
         dc = self.decoder_channels
         if isinstance(dc, list) and len(dc) != self.encoder_depth:
             raise ValueError(
                 f"decoder_channels has {len(dc)} entries for encoder_depth "
                 f"{self.encoder_depth}; give one per stage"
             )
+        if self.decoder_attention is not None:
+            if self.arch not in ATTENTION_ARCHS:
+                raise ValueError(
+                    f"decoder_attention: {self.arch} has no decoder attention "
+                    f"({' and '.join(ATTENTION_ARCHS)} do)"
+                )
+            small = [c for c in dc if c < 16] if isinstance(dc, list) else []
+            if small:  # smp's scSE squeezes channels by 16; fewer than 16 leaves zero channels
+                raise ValueError(f"decoder_attention: scse needs decoder_channels >= 16: {small}")
         return self
 
 

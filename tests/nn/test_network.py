@@ -48,13 +48,25 @@ def test_output_shape_mismatch_is_explained():
         (tiny(encoder="resnet19"), "unknown encoder 'resnet19'"),
         (tiny(encoder="tu-not_a_model"), "unknown timm model"),
         (tiny(arch="Linknet"), "decoder_channels: not used by Linknet"),
-        (tiny(arch="FPN", decoder_channels=None, decoder_attention="scse"), "no decoder attention"),
-        (tiny(decoder_channels=[32, 16, 8], decoder_attention="scse"), "scse needs"),
     ],
 )
 def test_bad_combinations_raise_clear_errors(spec, message):
     with pytest.raises(SaltsegError, match=message):
         build_model(spec, in_channels=1)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"arch": "FPN", "decoder_attention": "scse"}, "FPN has no decoder attention"),
+        ({"decoder_channels": [32, 16, 8], "decoder_attention": "scse"}, "scse needs"),
+    ],
+)
+def test_the_spec_rejects_what_the_network_cannot_build(settings, message):
+    # Checked when the config is read (snakemake -n), not when a job builds the network.
+    base = {"encoder": "resnet18", "encoder_depth": 3}
+    with pytest.raises(SaltsegError, match=message):
+        NetworkSpec.parse({**base, **settings}, "config.yaml")
 
 
 def test_imagenet_weights_offline_say_what_to_do(monkeypatch, tmp_path):
