@@ -30,8 +30,8 @@ from saltseg.nn.geometry import Geometry
 from saltseg.nn.losses import SegLoss
 from saltseg.nn.network import build_model, split_outputs
 from saltseg.nn.predict import predict
-from saltseg.nn.spec import ModelSpec
 from saltseg.nn.samples import Samples
+from saltseg.nn.spec import ModelSpec
 from saltseg.nn.train import make_optimizer, train_epoch
 
 

@@ -23,6 +23,7 @@ from saltseg.errors import SaltsegError
 
 logger = logging.getLogger(__name__)
 
+
 def _read_png(path: Path) -> np.ndarray:
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None:

@@ -40,7 +40,10 @@ class TileSet:
         """The subset of one split ("train" or "test"), rows in table order."""
         keep = (self.table["split"] == name).to_numpy()
         return TileSet(
-            self.table[keep].reset_index(drop=True), self.images[keep], self.masks[keep], self.source
+            self.table[keep].reset_index(drop=True),
+            self.images[keep],
+            self.masks[keep],
+            self.source,
         )
 
     @property
@@ -66,8 +69,7 @@ class TileSet:
         rows, extra = id_rows(test_ids, ids)
         if extra:
             raise SaltsegError(
-                f"{self.source}: {len(extra)} predicted id(s) are not test tiles, "
-                f"e.g. {extra[0]!r}"
+                f"{self.source}: {len(extra)} predicted id(s) are not test tiles, e.g. {extra[0]!r}"
             )
         return self.table["blank"].to_numpy(dtype=bool)[test[rows]]
 

@@ -102,3 +102,9 @@ def test_read_folds_rejects_gaps(tmp_path) -> None:
     pd.DataFrame({"id": ["a", "b"], "fold": [0, 2]}).to_parquet(tmp_path / "f.parquet")
     with pytest.raises(SaltsegError, match="numbered"):
         read_folds(tmp_path / "f.parquet")
+
+
+def test_fold_scheme_defaults_and_errors() -> None:
+    assert FoldsScheme.parse(None) == FoldsScheme(n_folds=5, method="depth", seed=0)
+    with pytest.raises(SaltsegError, match="folds: method: Input should be 'depth' or 'coverage'"):
+        FoldsScheme.parse({"method": "random"}, "folds")
