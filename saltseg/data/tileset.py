@@ -69,7 +69,8 @@ class TileSet:
         rows, extra = id_rows(test_ids, ids)
         if extra:
             raise SaltsegError(
-                f"{self.source}: {len(extra)} predicted id(s) are not test tiles, e.g. {extra[0]!r}"
+                f"{self.source}: {len(extra)} predicted id(s) are not test tiles, "
+                + f"e.g. {extra[0]!r}"
             )
         return self.table["blank"].to_numpy(dtype=bool)[test[rows]]
 
