@@ -21,8 +21,10 @@ def canonical(value):
     return value
 
 
+# Errors name the config file(s) the user gave (or config.yaml, the default).
+_sources = ", ".join(map(str, getattr(workflow, "configfiles", None) or [])) or "config"
 try:
-    _validated = canonical(workflow_config(config, "config"))
+    _validated = canonical(workflow_config(config, _sources))
 except SaltsegError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
