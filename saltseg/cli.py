@@ -45,7 +45,8 @@ def _cmd_mosaic(args: argparse.Namespace) -> None:
 
 
 def _cmd_mosaic_eval(args: argparse.Namespace) -> None:
-    _print_table(f"mosaic accuracy on {args.synth_dir}", data_steps.mosaic_eval(args.synth_dir))
+    result = data_steps.mosaic_eval(args.data_dir, stability_check=not args.no_stability)
+    _print_table(f"mosaics of {args.data_dir}", result)
 
 
 def _cmd_schema(args: argparse.Namespace) -> None:
@@ -95,8 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="output parquet: id, mosaic, row, col")
     p.set_defaults(func=_cmd_mosaic)
 
-    p = sub.add_parser("mosaic-eval", help="mosaic accuracy on a synthetic folder with truth/")
-    p.add_argument("synth_dir")
+    p = sub.add_parser(
+        "mosaic-eval",
+        help="assemble and measure the mosaics: precision proxies, and the truth when synthetic",
+    )
+    p.add_argument("data_dir", help="a Kaggle-layout folder or a synthetic one with truth/")
+    p.add_argument(
+        "--no-stability", action="store_true", help="skip the re-assembly without 10%% of tiles"
+    )
     p.set_defaults(func=_cmd_mosaic_eval)
 
     p = sub.add_parser("schema", help="the JSON schema of the workflow config")

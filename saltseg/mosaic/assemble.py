@@ -427,6 +427,26 @@ def _layout_table(ids: np.ndarray, grid: _Grid) -> pd.DataFrame:
     return out.astype({"mosaic": np.int64, "row": np.int64, "col": np.int64})
 
 
+def seam_distances(
+    images: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    orient: str,
+    options: MosaicOptions | None = None,
+) -> np.ndarray:
+    """Descriptor distance of each seam ``second`` right of (``orient`` "h") or below ("v")
+    ``first`` (row numbers into ``images``), measured as :func:`assemble` measures candidates;
+    NaN where a side is too flat to carry evidence."""
+    o = options or MosaicOptions()
+    first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+    a_out, a_in, _, _ = _edge_lines(images, first, orient)
+    _, _, b_out, b_in = _edge_lines(images, second, orient)
+    q, k = _descriptors([a_out, a_in, b_out, b_in], o)
+    d = np.sqrt(((q - k) ** 2).sum(axis=1))
+    flat = (a_out.std(axis=1) < o.min_edge_std) | (b_out.std(axis=1) < o.min_edge_std)
+    return np.where(flat, np.nan, d)
+
+
 def summarize(layout: pd.DataFrame) -> dict:
     """Counts a person checks first: mosaics, tiles placed, largest mosaic."""
     sizes = layout.groupby("mosaic").size() if len(layout) else pd.Series(dtype=np.int64)

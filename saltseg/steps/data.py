@@ -18,6 +18,7 @@ from saltseg.io.atomic import write_json
 from saltseg.mosaic.assemble import MosaicOptions, assemble, summarize
 from saltseg.mosaic.evaluate import evaluate
 from saltseg.mosaic.layout import read_truth_layout, save_layout
+from saltseg.mosaic.proxies import loop_closure, mask_continuity, stability
 from saltseg.synth.generate import SynthOptions, generate
 
 logger = logging.getLogger(__name__)
@@ -91,25 +92,42 @@ def check_data(folder: PathLike) -> dict:
     return summary(read_kaggle(folder))
 
 
-def mosaic_eval(folder: PathLike, settings: Mapping | None = None) -> dict:
-    """``saltseg mosaic-eval``: assemble a synthetic set and score it against its
-    ``truth/layout.csv``. Blank tiles count as unlinkable for ``recall_linkable``."""
+def mosaic_eval(
+    folder: PathLike, settings: Mapping | None = None, *, stability_check: bool = True
+) -> dict:
+    """``saltseg mosaic-eval``: assemble a folder's tiles and measure the layout.
+
+    Always the precision proxies of saltseg.mosaic.proxies (mask continuity over the labelled
+    tiles, loop closure, and, with ``stability_check``, a re-assembly without a tenth of the
+    tiles); with a synthetic ``truth/layout.csv`` also pair precision and recall against it
+    (blank tiles count as unlinkable for ``recall_linkable``).
+    """
     folder = Path(folder)
-    truth = read_truth_layout(folder / "truth" / "layout.csv")
+    options = MosaicOptions.parse(settings, "mosaic")
     tile_set = read_tiles(folder)
+    images = np.asarray(tile_set.images)
     started = time.perf_counter()
-    placed = assemble(tile_set.images, tile_set.ids, MosaicOptions.parse(settings, "mosaic"))
+    placed = assemble(images, tile_set.ids, options)
     seconds = time.perf_counter() - started
-    blank = tile_set.ids[tile_set.table["blank"].to_numpy()]
-    result = evaluate(placed, truth, unlinkable_ids=blank, max_wrong=10)
-    result["seconds"] = round(seconds, 1)
-    logger.info(
-        "mosaic-eval %s: precision %.4f, recall %.4f, placed %.3f, split mean %.2f (%.1f s)",
-        folder,
-        result["precision"],
-        result["recall"],
-        result["placed_fraction"],
-        result["split_mean"],
-        seconds,
-    )
+    result: dict = summarize(placed) | {
+        "tiles": int(len(tile_set.ids)),
+        "seconds": round(seconds, 1),
+    }
+    truth_file = folder / "truth" / "layout.csv"
+    if truth_file.is_file():
+        blank = tile_set.ids[tile_set.table["blank"].to_numpy()]
+        truth = evaluate(placed, read_truth_layout(truth_file), unlinkable_ids=blank, max_wrong=10)
+        result |= {k: v for k, v in truth.items() if k != "wrong_pairs"}
+        result["wrong_pairs"] = truth["wrong_pairs"]
+    train = tile_set.split("train")
+    masks = dict(zip(train.ids, np.asarray(train.masks, dtype=bool), strict=True))
+    result |= {f"continuity_{k}": v for k, v in mask_continuity(placed, masks).items()}
+    result |= {
+        f"loops_{k}": v for k, v in loop_closure(placed, tile_set.ids, images, options).items()
+    }
+    if stability_check:
+        result |= {
+            f"stability_{k}": v for k, v in stability(images, tile_set.ids, placed, options).items()
+        }
+    logger.info("mosaic-eval %s: %s", folder, result)
     return result

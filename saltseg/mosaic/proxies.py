@@ -1,0 +1,166 @@
+"""How trustworthy a mosaic layout is when no truth layout exists (the real tiles).
+
+- Mask continuity: for seams between two labelled tiles, do their salt masks agree along the
+  seam? A wrong link shows up as a salt boundary that jumps there. Compared with random pairs.
+- Loop closure: the share of fully occupied 2x2 blocks whose four seams all match (descriptor
+  distance below the assembly's limit), and of placed tiles with two or more matching seams.
+- Stability: assemble again without a random tenth of the tiles; the share of the remaining
+  tiles' neighbour pairs that are still there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from saltseg.mosaic.assemble import MosaicOptions, assemble, seam_distances
+from saltseg.mosaic.evaluate import neighbour_pairs
+
+PAIR_KEY = ["first", "second", "direction"]
+
+
+def _edges(masks: np.ndarray, direction: str, side: str) -> np.ndarray:
+    """The border line of each mask that touches the seam: the first tile's far side
+    ("last" column or row) or the second tile's near side ("first")."""
+    index = -1 if side == "last" else 0
+    return masks[:, :, index] if direction == "h" else masks[:, index, :]
+
+
+def seam_agreement(
+    first_masks: np.ndarray, second_masks: np.ndarray, direction: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(share of equal pixels along each seam, whether the seam is informative: some salt on
+    it, and not salt all along both sides)."""
+    a = _edges(np.asarray(first_masks, bool), direction, "last")
+    b = _edges(np.asarray(second_masks, bool), direction, "first")
+    agree = (a == b).mean(axis=1)
+    informative = (a.any(axis=1) | b.any(axis=1)) & ~(a.all(axis=1) & b.all(axis=1))
+    return agree, informative
+
+
+def mask_continuity(
+    layout: pd.DataFrame,
+    masks_by_id: Mapping[str, np.ndarray],
+    *,
+    seed: int = 0,
+    agree_at: float = 0.95,
+) -> dict:
+    """Mask agreement along the layout's seams between labelled tiles, against random pairs.
+
+    Only informative seams count (salt touches them). ``*_agree`` is the mean share of equal
+    pixels, ``*_continuous`` the share of seams with at least ``agree_at`` of them equal.
+    """
+    pairs = neighbour_pairs(layout, "mosaic")
+    labelled = pairs["first"].isin(masks_by_id.keys()) & pairs["second"].isin(masks_by_id.keys())
+    pairs = pairs[labelled]
+    labelled_ids = sorted(masks_by_id)
+    rng = np.random.default_rng(seed)
+    linked_agree, random_agree = [], []
+    for direction in ("h", "v"):
+        sel = pairs[pairs["direction"] == direction]
+        if not len(sel):
+            continue
+        first = np.stack([masks_by_id[i] for i in sel["first"]])
+        second = np.stack([masks_by_id[i] for i in sel["second"]])
+        agree, informative = seam_agreement(first, second, direction)
+        linked_agree.append(agree[informative])
+        # The same first tiles, each next to a random labelled tile.
+        others = rng.choice(len(labelled_ids), len(sel))
+        random_second = np.stack([masks_by_id[labelled_ids[j]] for j in others])
+        agree, informative = seam_agreement(first, random_second, direction)
+        random_agree.append(agree[informative])
+    linked = np.concatenate(linked_agree) if linked_agree else np.zeros(0)
+    chance = np.concatenate(random_agree) if random_agree else np.zeros(0)
+
+    def mean(x: np.ndarray) -> float:
+        return float(x.mean()) if x.size else float("nan")
+
+    return {
+        "labelled_seams": int(len(pairs)),
+        "informative_seams": int(linked.size),
+        "linked_agree": mean(linked),
+        "linked_continuous": mean(linked >= agree_at),
+        "random_agree": mean(chance),
+        "random_continuous": mean(chance >= agree_at),
+    }
+
+
+def _seam_table(layout: pd.DataFrame, ids: Sequence[str], images: np.ndarray, o) -> pd.DataFrame:
+    """Every neighbour pair of the layout with its descriptor distance."""
+    row_of = {str(t): i for i, t in enumerate(ids)}
+    pairs = neighbour_pairs(layout, "mosaic")
+    distance = np.full(len(pairs), np.nan)
+    for direction in ("h", "v"):
+        sel = (pairs["direction"] == direction).to_numpy()
+        if sel.any():
+            first = pairs.loc[sel, "first"].map(row_of).to_numpy()
+            second = pairs.loc[sel, "second"].map(row_of).to_numpy()
+            distance[sel] = seam_distances(images, first, second, direction, o)
+    return pairs.assign(distance=distance)
+
+
+def loop_closure(
+    layout: pd.DataFrame,
+    ids: Sequence[str],
+    images: np.ndarray,
+    options: MosaicOptions | None = None,
+) -> dict:
+    """Closed 2x2 blocks and tiles held by two or more matching seams.
+
+    A seam matches when its distance is below the assembly's ``max_distance``; a flat seam
+    (no evidence either way) counts as matching.
+    """
+    o = options or MosaicOptions()
+    seams = _seam_table(layout, ids, images, o)
+    ok = ~(seams["distance"] >= o.max_distance)  # NaN (flat) passes
+    good = set(map(tuple, seams.loc[ok, PAIR_KEY].to_numpy().tolist()))
+    cell = {
+        (int(m), int(r), int(c)): str(t)
+        for t, m, r, c in layout[["id", "mosaic", "row", "col"]].itertuples(index=False)
+    }
+    blocks = closed = 0
+    for (m, r, c), top_left in cell.items():
+        tr, bl, br = cell.get((m, r, c + 1)), cell.get((m, r + 1, c)), cell.get((m, r + 1, c + 1))
+        if tr is None or bl is None or br is None:
+            continue
+        blocks += 1
+        four = [(top_left, tr, "h"), (bl, br, "h"), (top_left, bl, "v"), (tr, br, "v")]
+        closed += all(s in good for s in four)
+    matched = seams[ok & seams["distance"].notna()]  # evidence, not just no contradiction
+    held = pd.concat([matched["first"], matched["second"]]).value_counts()
+    return {
+        "seams": int(len(seams)),
+        "seams_matching": float(ok.mean()) if len(seams) else float("nan"),
+        "blocks_2x2": blocks,
+        "blocks_closed": float(closed / blocks) if blocks else float("nan"),
+        "tiles_multiply_held": float((held >= 2).sum() / len(layout)) if len(layout) else 0.0,
+    }
+
+
+def stability(
+    images: np.ndarray,
+    ids: Sequence[str],
+    layout: pd.DataFrame,
+    options: MosaicOptions | None = None,
+    *,
+    drop: float = 0.1,
+    seed: int = 0,
+) -> dict:
+    """Assemble again without a random ``drop`` share of the tiles; the share of ``layout``'s
+    neighbour pairs between remaining tiles that the new layout still has."""
+    ids = np.asarray([str(i) for i in ids])
+    keep = np.random.default_rng(seed).random(len(ids)) >= drop
+    again = assemble(np.asarray(images)[keep], ids[keep], options)
+    before = neighbour_pairs(layout, "mosaic")
+    kept = set(ids[keep].tolist())
+    before = before[before["first"].isin(kept) & before["second"].isin(kept)]
+    after = neighbour_pairs(again, "mosaic")
+    survived = before.merge(after, on=PAIR_KEY, how="inner")
+    return {
+        "dropped": int((~keep).sum()),
+        "pairs_before": int(len(before)),
+        "pairs_survived": float(len(survived) / len(before)) if len(before) else float("nan"),
+        "tiles_placed_again": int(len(again)),
+    }
