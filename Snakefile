@@ -1,7 +1,7 @@
 # saltseg: the 1st-place TGS Salt recipe as a Snakemake workflow.
 #
 #   snakemake submission --cores 8 --resources gpu=1          # real data, config.yaml
-#   snakemake --cores 2 --configfile config/demo.yaml submission   # synthetic demo on a CPU
+#   snakemake submission --cores 2 --configfile config/demo.yaml   # synthetic demo on a CPU
 #   snakemake -n  /  snakemake --rulegraph mermaid-js
 from snakemake.utils import min_version
 

@@ -64,7 +64,9 @@ def align(label: str, ids: np.ndarray, probs: np.ndarray, wanted: np.ndarray) ->
 def weighted_mean(
     items: Iterable[tuple[str, np.ndarray, np.ndarray]], weights: Sequence[float]
 ) -> Pred:
-    """Weighted mean of labelled (ids, probs); ids follow the first item, weights are used as is."""
+    """Weighted mean of labelled ``(label, ids, probs)``: a fold average (weights 1/K) or a blend
+    (weights from :func:`normalise_weights`); ids follow the first item, weights are used as is,
+    labels name an input in errors. Items may be a generator, read one at a time."""
     total: np.ndarray | None = None
     ids0: np.ndarray | None = None
     for (label, ids, probs), w in zip(items, weights, strict=True):
@@ -83,34 +85,20 @@ def weighted_mean(
     return ids0, total
 
 
-def fold_average(preds: Sequence[Pred]) -> Pred:
-    """Mean of the fold models' test maps (ids ordered as in the first)."""
-    n = len(preds)
-    if n == 0:
-        raise SaltsegError("fold average: no fold predictions")
-    items = ((f"fold {k}", ids, p) for k, (ids, p) in enumerate(preds))
-    return weighted_mean(items, [1.0 / n] * n)
-
-
-def blend(preds: Sequence[Pred], weights: Sequence[float]) -> Pred:
-    """Weighted mean of model maps with weights normalised to sum 1 (ids as in the first)."""
-    w = normalise_weights(weights)
-    if len(w) != len(preds):
-        raise SaltsegError(f"blend: {len(preds)} inputs but {len(w)} weights")
-    items = ((f"input {k}", ids, p) for k, (ids, p) in enumerate(preds))
-    return weighted_mean(items, w)
-
-
 def oof_ids(folds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """(ids, fold of each, number of folds) of the tiles that have a fold."""
     used = folds[folds["fold"] >= 0]
     ids = used["id"].astype(str).to_numpy()
     fold = used["fold"].to_numpy()
     return ids, fold, int(fold.max()) + 1 if len(fold) else 0
 
 
-def assemble_labelled(
-    items: Iterable[tuple[str, np.ndarray, np.ndarray]], folds: pd.DataFrame
-) -> Pred:
+def assemble_oof(items: Iterable[tuple[str, np.ndarray, np.ndarray]], folds: pd.DataFrame) -> Pred:
+    """Out-of-fold maps from labelled ``(label, ids, probs)`` per fold, in fold order: id ``i``
+    of fold ``k`` is taken from the k-th item, which may hold other ids too.
+
+    Ids with fold -1 are left out; the result follows the order of ``folds``.
+    """
     ids, fold, n_folds = oof_ids(folds)
     out: np.ndarray | None = None
     k = -1
@@ -128,16 +116,6 @@ def assemble_labelled(
     if k + 1 != n_folds:
         raise SaltsegError(f"OOF assembly: {k + 1} fold input(s) for {n_folds} folds")
     return ids, out
-
-
-def assemble_oof(preds_by_fold: Sequence[Pred], folds: pd.DataFrame) -> Pred:
-    """Out-of-fold maps: id ``i`` of fold ``k`` taken from ``preds_by_fold[k]``.
-
-    Ids with fold -1 are left out; the result follows the order of ``folds``.
-    Each fold's input may hold extra ids (only its validation ids are used).
-    """
-    items = ((f"fold {k}", ids, p) for k, (ids, p) in enumerate(preds_by_fold))
-    return assemble_labelled(items, folds)
 
 
 def threshold_scores(

@@ -1,4 +1,4 @@
-"""The ``saltseg`` command: tools around the workflow (synth, check-data, score, mosaic, schema)."""
+"""The ``saltseg`` command: synth, check-data, score, mosaic, mosaic-eval and schema."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_path
 from saltseg.io.submission import score_files
 from saltseg.steps import data as data_steps
+from saltseg.steps import tools
 from saltseg.synth.generate import SynthOptions, generate
 
 
@@ -31,7 +32,7 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 
 def _cmd_check_data(args: argparse.Namespace) -> None:
-    _print_table(f"{args.data_dir}: OK", data_steps.check_data(args.data_dir))
+    _print_table(f"{args.data_dir}: OK", tools.check_data(args.data_dir))
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -45,7 +46,7 @@ def _cmd_mosaic(args: argparse.Namespace) -> None:
 
 
 def _cmd_mosaic_eval(args: argparse.Namespace) -> None:
-    result = data_steps.mosaic_eval(args.data_dir, stability_check=not args.no_stability)
+    result = tools.mosaic_eval(args.data_dir, stability_check=not args.no_stability)
     _print_table(f"mosaics of {args.data_dir}", result)
 
 

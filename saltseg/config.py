@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from saltseg.data.folds import FoldsScheme
 from saltseg.mosaic.assemble import MosaicOptions
-from saltseg.nn.spec import ModelSpec, TrainSpec
+from saltseg.nn.spec import DEVICES, PRECISIONS, ModelSpec, TrainSpec
 from saltseg.options import Int, Number, Options, choice
 from saltseg.postprocess import PostprocessConfig
 from saltseg.pseudo import PseudoConfig
@@ -36,9 +36,9 @@ class DataConfig(Options):
 
 
 class RuntimeConfig(Options):
-    device: choice("auto", "cpu", "cuda") = "auto"  # auto: cuda when available
+    device: choice(*DEVICES) = "auto"  # auto: cuda when available
     # auto: bf16 autocast on GPUs with native bf16 (Ampere and later), float32 elsewhere
-    precision: choice("auto", "bf16", "fp32") = "auto"
+    precision: choice(*PRECISIONS) = "auto"
     threads: Annotated[Int, Field(ge=1)] = 4  # CPU threads per training/prediction job
 
 
@@ -79,12 +79,21 @@ class StageConfig(Options):
         unknown = sorted(set(self.blend or {}) - set(self.models))
         if unknown:
             raise ValueError(f"blend: {unknown[0]!r} is not a model of this stage")
+        if self.blend is not None and not sum(self.blend.get(m, 0.0) for m in self.models) > 0:
+            raise ValueError("blend: the weights of the stage's models must have a positive sum")
         return self
 
 
 class FinalConfig(Options):
     # by stage ("stage2": its blend) or "stage/model" (one model's fold average)
     blend: Annotated[dict[BlendName, Weight], Field(min_length=1)]
+
+    @field_validator("blend")
+    @classmethod
+    def _positive(cls, blend: dict[str, float]) -> dict[str, float]:
+        if not sum(blend.values()) > 0:
+            raise ValueError("the weights must have a positive sum")
+        return blend
 
 
 class Config(Options):
@@ -106,6 +115,9 @@ class Config(Options):
             if not key.startswith("_"):
                 raise ValueError(f"unknown key {key!r}")
         order = stage_order(self.stages)
+        numbers = [int(s.removeprefix("stage")) for s in order]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError(f"stages: two stages share a number: {', '.join(order)}")
         for stage, cfg in self.stages.items():
             if cfg.pseudo is not None and (
                 cfg.pseudo.source not in self.stages

@@ -36,10 +36,10 @@ def rule_times(benchmarks: Mapping[str, float]) -> pd.DataFrame:
     for rel, seconds in benchmarks.items():
         *folders, name = rel.split("/")
         rule = re.sub(r"\d+$", "", name.removesuffix(".tsv"))
-        rows.append({"step": "/".join([*folders, rule]), "jobs": 1, "seconds": float(seconds)})
+        rows.append({"rule": "/".join([*folders, rule]), "jobs": 1, "seconds": float(seconds)})
     if not rows:
-        return pd.DataFrame(columns=["step", "jobs", "seconds"])
-    return pd.DataFrame(rows).groupby("step", sort=False, as_index=False).sum()
+        return pd.DataFrame(columns=["rule", "jobs", "seconds"])
+    return pd.DataFrame(rows).groupby("rule", sort=False, as_index=False).sum()
 
 
 def stages_figure(stage_tables: Mapping[str, pd.DataFrame], times: pd.DataFrame) -> Figure:
@@ -64,7 +64,7 @@ def stages_figure(stage_tables: Mapping[str, pd.DataFrame], times: pd.DataFrame)
         ax1.text(i, v + 0.005, f"{v:.3f}", ha="center", fontsize=7)
     if len(times):
         t = times.sort_values("seconds")
-        ax2.barh(t["step"], t["seconds"] / 60.0, color="tab:green")
+        ax2.barh(t["rule"], t["seconds"] / 60.0, color="tab:green")
         ax2.tick_params(axis="y", labelsize=7)
         ax2.set_xlabel("minutes (summed over jobs)")
         ax2.set_title("Wall time per rule")

@@ -10,9 +10,9 @@ from saltseg import metric
 from saltseg.blend import (
     assemble_oof,
     best_threshold,
-    blend,
-    fold_average,
+    normalise_weights,
     threshold_scores,
+    weighted_mean,
 )
 from saltseg.errors import SaltsegError
 
@@ -21,6 +21,18 @@ H = 4  # tiny maps keep the arithmetic readable
 
 def const_maps(values) -> np.ndarray:
     return np.stack([np.full((H, H), v, dtype=np.float32) for v in values])
+
+
+def labelled(preds):
+    return [(f"fold {k}", ids, p) for k, (ids, p) in enumerate(preds)]
+
+
+def fold_average(preds):
+    return weighted_mean(labelled(preds), [1 / len(preds)] * len(preds))
+
+
+def blend(preds, weights):
+    return weighted_mean(labelled(preds), normalise_weights(weights))
 
 
 def test_fold_average_aligns_ids_to_the_first() -> None:
@@ -44,7 +56,7 @@ def test_assemble_oof_takes_each_id_from_its_own_fold() -> None:
     all_ids = np.array(["a", "b", "c", "d", "e"])
     # Fold k's model predicts value 10*k + position for every id, so the source is visible.
     preds = [(all_ids, const_maps([10 * k + i for i in range(5)]) / 100) for k in range(2)]
-    ids, oof = assemble_oof(preds, folds)
+    ids, oof = assemble_oof(labelled(preds), folds)
     assert ids.tolist() == ["a", "b", "d", "e"]  # folds order, fold -1 left out
     np.testing.assert_allclose(oof[:, 0, 0] * 100, [10, 1, 13, 4], atol=1e-4)
 
@@ -53,9 +65,9 @@ def test_assemble_oof_needs_validation_ids_and_all_folds() -> None:
     folds = pd.DataFrame({"id": ["a", "b"], "fold": [0, 1]})
     only_a = (np.array(["a"]), const_maps([0.5]))
     with pytest.raises(SaltsegError, match="fold 1"):
-        assemble_oof([only_a, only_a], folds)
+        assemble_oof(labelled([only_a, only_a]), folds)
     with pytest.raises(SaltsegError, match="1 fold input"):
-        assemble_oof([only_a], folds)
+        assemble_oof(labelled([only_a]), folds)
 
 
 def test_blend_normalises_weights() -> None:

@@ -81,6 +81,13 @@ def with_change(path: str, value, config: str = "test.yaml") -> dict:
         ("final.blend", {"stage4": 1.0}, "final.blend: 'stage4' names no stage"),
         ("postprocess.mosaic", {"enabled": True}, "postprocess.mosaic: unknown key"),
         ("postprocess.threshold", 1.5, "postprocess.threshold"),
+        ("stages.stage3.blend", {"b": 0.0}, "stage's models must have a positive sum"),
+        ("final.blend", {"stage2": 0.0}, "final.blend: the weights must have a positive sum"),
+        (
+            "stages.stage02",
+            {"models": {"a": {"train": {"phases": [{"loss": {"bce": 1}, "epochs": 1}]}}}},
+            "two stages share a number",
+        ),
         ("folds.n_folds", 1, "folds.n_folds: Input should be greater than or equal to 2"),
         ("runtime.device", "tpu", "runtime.device: Input should be 'auto', 'cpu' or 'cuda'"),
         ("mosaic.normalise", "tile", "mosaic.normalise"),

@@ -22,7 +22,7 @@ def test_rule_times_sum_folds_per_rule():
         "stage1/a/train_fold1.tsv": 14.0,
         "build_mosaic.tsv": 3.0,
     }
-    times = rule_times(seconds).set_index("step")
+    times = rule_times(seconds).set_index("rule")
     assert times.loc["stage1/a/train_fold", "seconds"] == 24.0
     assert times.loc["stage1/a/train_fold", "jobs"] == 2
     assert times.loc["build_mosaic", "seconds"] == 3.0

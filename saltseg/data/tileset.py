@@ -2,7 +2,8 @@
 
 Row ``i`` of the table (``id, split, z, coverage, blank``) describes ``images[i]`` and
 ``masks[i]``. ``prepare_data`` writes it once from the Kaggle layout (saltseg.data.kaggle);
-every later rule reads it with :func:`load_tileset`, the one reader.
+every later rule reads it with :func:`load_tileset`, the one reader of a prepared set
+(saltseg.data.kaggle.read_tiles takes either kind of folder).
 """
 
 from __future__ import annotations

@@ -87,7 +87,9 @@ def mask_continuity(
     }
 
 
-def _seam_table(layout: pd.DataFrame, ids: Sequence[str], images: np.ndarray, o) -> pd.DataFrame:
+def _seam_table(
+    layout: pd.DataFrame, ids: Sequence[str], images: np.ndarray, o: MosaicOptions
+) -> pd.DataFrame:
     """Every neighbour pair of the layout with its descriptor distance."""
     row_of = {str(t): i for i, t in enumerate(ids)}
     pairs = neighbour_pairs(layout, "mosaic")
@@ -140,9 +142,9 @@ def loop_closure(
 
 
 def stability(
-    images: np.ndarray,
-    ids: Sequence[str],
     layout: pd.DataFrame,
+    ids: Sequence[str],
+    images: np.ndarray,
     options: MosaicOptions | None = None,
     *,
     drop: float = 0.1,

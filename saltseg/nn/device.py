@@ -11,10 +11,9 @@ import torch
 from torch import nn
 
 from saltseg.errors import SaltsegError
+from saltseg.nn.spec import PRECISIONS
 
 logger = logging.getLogger(__name__)
-
-PRECISIONS = ("auto", "bf16", "fp32")
 
 
 @dataclass(frozen=True)

@@ -65,12 +65,15 @@ def predict(
     batch_size: int | None = None,
     snapshots: str | list[str] | None = None,
     tta: Sequence[str] | None = None,
+    classifier_threshold: float | None = None,
 ) -> np.ndarray:
     """Float32 (N, 101, 101) salt probabilities for ``samples``.
 
     The mean over the selected snapshots (best | final | cycles | all | [names]) and TTA views
-    (the identity plus e.g. "hflip") of the sigmoid outputs; defaults come from the checkpoint's
-    spec (its ``predict`` section). ``device``, ``threads`` and ``precision`` are resolved by
+    (the identity plus e.g. "hflip") of the sigmoid outputs. With a classifier head, the maps of
+    tiles whose image-level probability is below ``classifier_threshold`` are zeroed. Settings
+    left at None come from the checkpoint's spec (its ``predict`` section). ``device``,
+    ``threads`` and ``precision`` are resolved by
     :func:`saltseg.nn.device.resolve_compute`.
     """
     ckpt = load_checkpoint(checkpoint_path)
@@ -105,7 +108,9 @@ def predict(
                     cls_out[sl] += cls.cpu().numpy()
                 bar.update(1)
     out /= len(names)
-    threshold = spec.predict.classifier_threshold
+    threshold = (
+        spec.predict.classifier_threshold if classifier_threshold is None else classifier_threshold
+    )
     if threshold is not None and spec.model.classifier_head:
         empty = cls_out / len(names) < threshold
         out[empty] = 0.0

@@ -43,6 +43,8 @@ SCHEDULE_KEYS = {
     "cosine": ("cycles", "min_lr"),
     "plateau": ("factor", "patience", "min_lr"),
 }
+DEVICES = ("auto", "cpu", "cuda")  # where training and prediction run (saltseg.nn.device)
+PRECISIONS = ("auto", "bf16", "fp32")
 NO_VFLIP = "vertical flips are not supported: they are physically wrong for seismic"
 
 PositiveInt = Annotated[Int, Field(ge=1)]
@@ -68,7 +70,7 @@ class NetworkSpec(Options):
         if isinstance(dc, list) and len(dc) != self.encoder_depth:
             raise ValueError(
                 f"decoder_channels has {len(dc)} entries for encoder_depth "
-                f"{self.encoder_depth}; give one per stage"
+                f"{self.encoder_depth}; give one per encoder level"
             )
         if self.decoder_attention is not None:
             if self.arch not in ATTENTION_ARCHS:

@@ -1,6 +1,10 @@
-"""The workflow's steps: the only layer that opens files. One module per rule file, one function
-per rule, named like the rule, its parameters named like the rule's input, output, params and
-wildcard keys; :func:`run_rule` binds a rule's ``snakemake`` object to its step."""
+"""The workflow's steps: the layer that knows the rules' files. One module per rule file, one
+function per rule, named like the rule, its parameters named like the rule's input, output,
+params and wildcard keys; :func:`run_rule` binds a rule's ``snakemake`` object to its step.
+
+Below the steps, the algorithms (blend, pseudo, postprocess, mosaic assembly, ...) take arrays
+and return arrays or tables; the file formats (saltseg.io, the tile set, checkpoints, the
+training history) read and write the paths a step hands them."""
 
 from __future__ import annotations
 
@@ -60,27 +64,29 @@ def run_step(log_path: str | os.PathLike | None, step: Callable[..., Any], /, **
 def bind(step: Callable[..., Any], smk: Any) -> dict[str, Any]:
     """Keyword arguments for ``step`` from a rule's ``snakemake`` object.
 
-    Each parameter is looked up by name among the rule's outputs, inputs, params and wildcards
-    (in that order; rules keep those names distinct), ``threads`` is the job's thread count, and
-    a wildcard given to an ``int`` parameter is converted. Parameters with defaults are optional.
+    Each parameter is looked up by name among the rule's outputs, inputs, params and wildcards,
+    where it must be found once; ``threads`` is the job's thread count, and a wildcard given to an
+    ``int`` parameter is converted. Parameters with defaults are optional.
     """
     hints = typing.get_type_hints(step)
-    sources = [smk.output, smk.input, smk.params, smk.wildcards]
+    sources = {"output": smk.output, "input": smk.input, "params": smk.params}
+    sources["wildcards"] = smk.wildcards
     kwargs: dict[str, Any] = {}
     for name, param in inspect.signature(step).parameters.items():
         if name == "threads":
             kwargs[name] = smk.threads
             continue
-        for source in sources:
-            if name in source.keys():  # noqa: SIM118 - a Namedlist is a list of values
-                value = getattr(source, name)
-                if hints.get(name) is int and isinstance(value, str):
-                    value = int(value)
-                kwargs[name] = value
-                break
-        else:
-            if param.default is inspect.Parameter.empty:
-                raise TypeError(f"rule {smk.rule}: nothing named {name!r} for {step.__name__}")
+        # Namedlist is a list of values: `in` would test the values, not the names.
+        found = [kind for kind, source in sources.items() if name in source.keys()]  # noqa: SIM118
+        if len(found) > 1:
+            raise TypeError(f"rule {smk.rule}: {name!r} is ambiguous ({' and '.join(found)})")
+        if found:
+            value = getattr(sources[found[0]], name)
+            if hints.get(name) is int and isinstance(value, str):
+                value = int(value)
+            kwargs[name] = value
+        elif param.default is inspect.Parameter.empty:
+            raise TypeError(f"rule {smk.rule}: nothing named {name!r} for {step.__name__}")
     return kwargs
 
 

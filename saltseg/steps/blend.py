@@ -53,7 +53,7 @@ def average_folds(
         raise SaltsegError(f"{folds}: {n_folds} folds but {len(oofs)} OOF files")
     if not tests:
         raise SaltsegError(f"{test}: no test predictions to average")
-    ids, maps = blend_lib.assemble_labelled(_stream(oofs), fold_table)
+    ids, maps = blend_lib.assemble_oof(_stream(oofs), fold_table)
     save_probs(oof, ids, maps)
     n = len(tests)
     test_ids, test_maps = blend_lib.weighted_mean(_stream(tests), [1.0 / n] * n)

@@ -56,7 +56,8 @@ def postprocess(
     test truth is known (the synthetic ``truth`` folder), each rule's effect on the test score.
 
     ``scores`` (the final score table) gives the "oof" threshold; ``layout`` the mosaics, needed
-    when the mosaic rules are on (with ``truth`` it also lets the ablation try them when off).
+    when the mosaic rules are on (given with ``truth``, it also lets the ablation try them when
+    they are off; the workflow passes it only when they are on).
     Without truth ``ablation`` gets the table's header only.
     """
     cfg = (
@@ -67,9 +68,6 @@ def postprocess(
     if cfg.threshold == "oof":
         cfg = cfg.model_copy(update={"threshold": read_oof_threshold(scores)})
         logger.info("using the OOF threshold %.2f from %s", cfg.threshold, scores)
-    if cfg.mosaic_rules.enabled and layout is None:
-        raise SaltsegError("postprocess: mosaic rules are enabled but no mosaic layout was given")
-
     ids, maps = load_probs(probs)
     ids = ids.astype(str)
     tile_set = load_tileset(tiles)

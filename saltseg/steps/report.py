@@ -24,15 +24,20 @@ def _stage_of(path: PathLike) -> str:
     return Path(path).parent.parent.name
 
 
-def benchmark_seconds(folder: PathLike) -> dict[str, float]:
-    """Seconds of every Snakemake benchmark file under ``folder``, keyed by relative path."""
-    root = Path(folder)
+BENCHMARKS = "results/benchmarks"  # where the rules write their benchmark files
+
+
+def benchmark_seconds(files: Sequence[PathLike], root: PathLike = BENCHMARKS) -> dict[str, float]:
+    """Seconds of each Snakemake benchmark file, keyed by its path below ``root``."""
     out = {}
-    for path in sorted(root.rglob("*.tsv")):
+    for path in map(Path, files):
         try:
-            out[path.relative_to(root).as_posix()] = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+            seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
         except (OSError, KeyError, IndexError, ValueError, pd.errors.ParserError):
             logger.warning("%s: unreadable benchmark file, skipped", path)
+            continue
+        key = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
+        out[key.as_posix()] = seconds
     return out
 
 
@@ -48,12 +53,13 @@ def report(
     *,
     mosaic_summary: PathLike | None = None,
     mosaic_png: PathLike | None = None,
-    benchmarks: PathLike = "results/benchmarks",
+    benchmarks: Sequence[PathLike] = (),
+    benchmarks_root: PathLike = BENCHMARKS,
 ) -> None:
     """OOF metric per stage and model, pseudo labels, post-processing, mosaics, wall times."""
     stage_tables = {_stage_of(p): pd.read_csv(p) for p in stage_scores}
     stage_tables["final"] = pd.read_csv(final_scores)
-    times = report_lib.rule_times(benchmark_seconds(benchmarks))
+    times = report_lib.rule_times(benchmark_seconds(benchmarks, benchmarks_root))
     here = Path(markdown).parent
     text = report_lib.report_markdown(
         Path(score).read_text(),

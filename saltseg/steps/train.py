@@ -27,16 +27,19 @@ logger = logging.getLogger(__name__)
 PathLike = str | os.PathLike
 
 
-def _samples(tiles: TileSet, rows: np.ndarray, z: np.ndarray, with_masks: bool = True) -> Samples:
+def _samples(
+    tile_set: TileSet, rows: np.ndarray, z: np.ndarray, with_masks: bool = True
+) -> Samples:
     rows = np.asarray(rows)
-    return Samples(tiles.images[rows], tiles.masks[rows] if with_masks else None, z[rows])
+    masks = tile_set.masks[rows] if with_masks else None
+    return Samples(tile_set.images[rows], masks, z[rows])
 
 
-def _fold_rows(tiles: TileSet, folds: PathLike, fold: int) -> tuple[np.ndarray, np.ndarray]:
+def _fold_rows(tile_set: TileSet, folds: PathLike, fold: int) -> tuple[np.ndarray, np.ndarray]:
     """(training rows, validation rows) of ``fold``; blank tiles (fold -1) are in neither."""
     fold_by_id = read_folds(folds).set_index("id")["fold"]
-    train_ids = tiles.table["split"].eq("train").to_numpy()
-    fold_of = tiles.table["id"].map(fold_by_id).to_numpy()
+    train_ids = tile_set.table["split"].eq("train").to_numpy()
+    fold_of = tile_set.table["id"].map(fold_by_id).to_numpy()
     if np.isnan(fold_of[train_ids].astype(float)).any():
         raise SaltsegError(f"{folds}: some train ids have no fold; re-run make_folds")
     if fold not in set(fold_of[train_ids].tolist()):
@@ -47,17 +50,17 @@ def _fold_rows(tiles: TileSet, folds: PathLike, fold: int) -> tuple[np.ndarray, 
 
 
 def _pseudo_samples(
-    tiles: TileSet, pseudo: PathLike, z: np.ndarray, max_images: int | None = None
+    tile_set: TileSet, pseudo: PathLike, z: np.ndarray, max_images: int | None = None
 ) -> Samples:
     ids, masks = load_masks(pseudo)
     if max_images is not None and len(ids) > max_images:
         # Keep a seeded random subset: the labels are already the confident ones.
         keep = np.sort(np.random.default_rng(0).choice(len(ids), max_images, replace=False))
         ids, masks = ids[keep], masks[keep]
-    rows, missing = id_rows(tiles.table["id"], ids)
+    rows, missing = id_rows(tile_set.table["id"], ids)
     if missing:
         raise SaltsegError(f"{pseudo}: id {missing[0]!r} is not in the prepared data")
-    return Samples(tiles.images[rows], masks, z[rows])
+    return Samples(tile_set.images[rows], masks, z[rows])
 
 
 def _concat(a: Samples, b: Samples) -> Samples:
@@ -94,7 +97,7 @@ def train_fold(
     folds: PathLike,
     fold: int,
     spec: Mapping,
-    model: PathLike,
+    checkpoint: PathLike,
     history: PathLike,
     curves: PathLike,
     *,
@@ -132,7 +135,7 @@ def train_fold(
         ModelSpec.from_dict(spec),
         train_set,
         _samples(tile_set, val_rows, z),
-        model,
+        checkpoint,
         history,
         curves,
         init_checkpoint=init if mode == "pretrain" else None,
@@ -147,7 +150,7 @@ def pretrain_on_pseudo(
     tiles: PathLike,
     pseudo: PathLike,
     spec: Mapping,
-    model: PathLike,
+    checkpoint: PathLike,
     history: PathLike,
     curves: PathLike,
     *,
@@ -172,7 +175,7 @@ def pretrain_on_pseudo(
         ModelSpec.from_dict(spec),
         train_set,
         _samples(tile_set, usable, z) if len(usable) else None,
-        model,
+        checkpoint,
         history,
         curves,
         device=device,
@@ -183,7 +186,7 @@ def pretrain_on_pseudo(
 
 
 def predict_fold(
-    model: PathLike,
+    checkpoint: PathLike,
     tiles: PathLike,
     folds: PathLike,
     fold: int,
@@ -197,8 +200,9 @@ def predict_fold(
 ) -> None:
     """Probabilities of one fold model for its validation tiles (OOF) and all test tiles.
 
-    ``settings`` (the model's ``predict`` section) overrides what the checkpoint's spec
-    says; keys left out keep the checkpoint's choice.
+    ``settings`` is the model's ``predict`` section (batch size, TTA, snapshots, classifier
+    threshold); training leaves it out of the checkpoint, so that changing it re-runs prediction
+    only. A key left out (or None) keeps the checkpoint's choice.
     """
     given = dict(settings or {})
     PredictSpec.parse(given, "predict")  # a bad key fails here, not deep in prediction
@@ -208,7 +212,7 @@ def predict_fold(
     test_rows = tile_set.rows_of("test")
     rows = np.concatenate([val_rows, test_rows])
     maps = predict(
-        model,
+        checkpoint,
         _samples(tile_set, rows, z, with_masks=False),
         device=device,
         threads=threads,
@@ -216,6 +220,7 @@ def predict_fold(
         batch_size=given.get("batch_size"),
         snapshots=given.get("snapshots"),
         tta=given.get("tta"),
+        classifier_threshold=given.get("classifier_threshold"),
     )
     ids = tile_set.ids
     save_probs(oof, ids[val_rows], maps[: len(val_rows)])

@@ -1,6 +1,6 @@
 """Synthetic TGS-like data set in the exact Kaggle layout, with the truth for test and mosaics.
 
-Each section is one continuous seismic image (see synth_section) cut on a 101-px grid, so
+Each section is one continuous seismic image (see saltseg.synth.section) cut on a 101-px grid, so
 neighbouring tiles match at their edges like the real tiles do. Written to `out_dir`:
 
 - train/images/<id>.png, test/images/<id>.png: RGB PNG with three equal channels

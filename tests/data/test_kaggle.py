@@ -50,16 +50,6 @@ def test_gray_8bit_images_and_no_train_csv(tmp_path):
     assert len(ts.table) == 9
 
 
-def test_save_and_load_round_trip(kaggle_dir, tmp_path):
-    ts = kaggle.read_kaggle(kaggle_dir[0])
-    tileset.save_tileset(ts, tmp_path / "cache")
-    back = tileset.load_tileset(tmp_path / "cache")
-    assert np.array_equal(back.images, ts.images)
-    assert np.array_equal(back.masks, ts.masks)
-    assert back.table.equals(ts.table)
-    assert len(back.split("test").table) == 3
-
-
 def expect_error(root, match):
     with pytest.raises(SaltsegError, match=match) as info:
         kaggle.read_kaggle(root)

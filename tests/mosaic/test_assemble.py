@@ -7,7 +7,7 @@ from saltseg.errors import SaltsegError
 from saltseg.mosaic import assemble as mosaic
 from saltseg.mosaic.assemble import MosaicOptions, assemble, summarize
 from saltseg.mosaic.evaluate import evaluate
-from saltseg.mosaic.layout import LAYOUT_COLUMNS, read_layout, save_layout
+from saltseg.mosaic.layout import LAYOUT_COLUMNS
 
 T = 101
 
@@ -191,19 +191,3 @@ def test_blockwise_nearest_matches_brute_force(block):
     np.testing.assert_allclose(nb.col_d1[cols], srt_c[0, cols], rtol=1e-4)
     np.testing.assert_allclose(nb.col_d2[cols], srt_c[1, cols], rtol=1e-4)
     assert (nb.row_nn[~qv] == -1).all() and (nb.col_nn[~kv] == -1).all()
-
-
-def test_layout_file_round_trip_and_errors(tmp_path):
-    layout = pd.DataFrame({"id": ["a", "b"], "mosaic": [0, 0], "row": [0, 1], "col": [0, 0]})
-    save_layout(layout, tmp_path / "layout.parquet")
-    pd.testing.assert_frame_equal(read_layout(tmp_path / "layout.parquet"), layout)
-
-    layout.drop(columns="col").to_parquet(tmp_path / "nocol.parquet")
-    with pytest.raises(SaltsegError, match=r"nocol\.parquet: missing column\(s\) \['col'\]"):
-        read_layout(tmp_path / "nocol.parquet")
-    layout.assign(id=["a", "a"]).to_parquet(tmp_path / "dup.parquet")
-    with pytest.raises(SaltsegError, match=r"dup\.parquet: duplicate id 'a'"):
-        read_layout(tmp_path / "dup.parquet")
-    (tmp_path / "junk.parquet").write_text("not parquet")
-    with pytest.raises(SaltsegError, match=r"junk\.parquet: unreadable mosaic layout"):
-        read_layout(tmp_path / "junk.parquet")

@@ -79,5 +79,5 @@ def test_loop_closure_and_stability_on_a_cut_section():
     bad = loop_closure(swapped, ids, images)
     assert bad["blocks_closed"] < good["blocks_closed"]
 
-    result = stability(images, ids, true_layout(3, 4), drop=0.1, seed=1)
+    result = stability(true_layout(3, 4), ids, images, drop=0.1, seed=1)
     assert result["pairs_before"] > 0 and 0.0 <= result["pairs_survived"] <= 1.0

@@ -113,6 +113,9 @@ def test_classifier_threshold_empties_tiles(tmp_path):
         model.classification_head[-2].bias.fill_(-4.0)
     save_checkpoint(tmp_path / "c.pt", {"final": model.state_dict()}, spec, spec.in_channels)
     assert predict(tmp_path / "c.pt", tiles(2), threads=1).max() == 0.0
+    # the workflow's predict settings override the checkpoint's (which training leaves out)
+    low = predict(tmp_path / "c.pt", tiles(2), threads=1, classifier_threshold=0.001)
+    assert low.min() > 0.9
 
 
 def test_bf16_prediction_is_close_to_float32(tmp_path):

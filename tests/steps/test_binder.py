@@ -57,29 +57,32 @@ def fake_rule(**parts) -> SimpleNamespace:
     return SimpleNamespace(rule="r", threads=3, log=[], **{**empty, **parts})
 
 
-def step(tiles: str, fold: int, model: str, spec: dict, threads: int, init: str | None = None):
-    return tiles, fold, model, spec, threads, init
+def step(tiles: str, fold: int, checkpoint: str, spec: dict, threads: int, init: str | None = None):
+    return tiles, fold, checkpoint, spec, threads, init
 
 
 def test_bind_looks_up_every_parameter_by_name():
     smk = fake_rule(
         input=named(tiles="t.parquet", tile_images="i.npy"),
-        output=named(model="m.pt"),
+        output=named(checkpoint="m.pt"),
         params=named(spec={"a": 1}),
-        wildcards=named(fold="2", stage="stage1"),
+        wildcards=named(fold="2", stage="stage1", model="a"),
     )
     kwargs = bind(step, smk)
     # the wildcard becomes an int, the optional input stays at its default, extras are unused
     assert kwargs == {
         "tiles": "t.parquet",
         "fold": 2,
-        "model": "m.pt",
+        "checkpoint": "m.pt",
         "spec": {"a": 1},
         "threads": 3,
     }
     assert run_rule(smk, step) == ("t.parquet", 2, "m.pt", {"a": 1}, 3, None)
 
 
-def test_bind_names_what_is_missing():
+def test_bind_names_what_is_missing_or_ambiguous():
     with pytest.raises(TypeError, match="rule r: nothing named 'tiles' for step"):
         bind(step, fake_rule())
+    smk = fake_rule(input=named(tiles="t.parquet"), wildcards=named(tiles="x", fold="1"))
+    with pytest.raises(TypeError, match="'tiles' is ambiguous \\(input and wildcards\\)"):
+        bind(step, smk)

@@ -9,7 +9,8 @@ import pytest
 from saltseg.data.folds import read_folds
 from saltseg.data.tileset import load_tileset
 from saltseg.errors import SaltsegError
-from saltseg.steps.data import build_mosaic, make_folds, mosaic_eval, prepare_data, synth
+from saltseg.steps.data import build_mosaic, make_folds, prepare_data, synth
+from saltseg.steps.tools import mosaic_eval
 
 
 @pytest.fixture(scope="module")

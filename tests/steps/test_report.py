@@ -35,6 +35,10 @@ def test_report_step(tmp_path):
     (tmp_path / "score.txt").write_text("test score: 0.8123 on 10 images\n")
     write_benchmark(tmp_path / "bench" / "stage1" / "a" / "train_fold0.tsv", 60.0)
     (tmp_path / "bench" / "broken.tsv").write_text("not a benchmark")
+    benchmarks = [
+        tmp_path / "bench" / "stage1" / "a" / "train_fold0.tsv",
+        tmp_path / "bench" / "broken.tsv",
+    ]
     report(
         [tmp_path / "stage1" / "blend" / "scores.csv"],
         tmp_path / "final.csv",
@@ -44,7 +48,8 @@ def test_report_step(tmp_path):
         tmp_path / "score.txt",
         tmp_path / "report.md",
         tmp_path / "report" / "stages.png",
-        benchmarks=tmp_path / "bench",
+        benchmarks=benchmarks,
+        benchmarks_root=tmp_path / "bench",
     )
     text = (tmp_path / "report.md").read_text()
     assert "test score: 0.8123" in text

@@ -84,7 +84,9 @@ def data_source(wildcards=None):
     """prepare_data's input: DATA_DIR when it exists or will be made by the synth rule."""
     # A missing folder is reported by prepare_data with the download hint, not as a bare
     # MissingInputException, so `snakemake -n` still shows the DAG.
-    return DATA_DIR if SYNTHETIC or Path(DATA_DIR).is_dir() else []
+    if SYNTHETIC:
+        return rules.synth.output.folder
+    return DATA_DIR if Path(DATA_DIR).is_dir() else []
 
 
 def truth(wildcards=None):
@@ -114,7 +116,7 @@ def train_fold_inputs(wildcards):
         )[0]
     if mode == "pretrain":
         inputs["init"] = expand(
-            rules.pretrain_on_pseudo.output.model,
+            rules.pretrain_on_pseudo.output.checkpoint,
             stage=wildcards.stage,
             model=wildcards.model,
         )[0]
@@ -181,7 +183,21 @@ def report_inputs(wildcards):
     if MOSAIC_RULES:
         inputs["mosaic_summary"] = rules.build_mosaic.output.summary
         inputs["mosaic_png"] = rules.plot_mosaics.output.png
+    inputs["benchmarks"] = benchmark_files()
     return inputs
+
+
+def benchmark_files():
+    """The benchmark files of the run's heavy jobs, for the report's wall time per rule."""
+    files = [str(rules.build_mosaic.benchmark)] if MOSAIC_RULES else []
+    for stage in STAGES:
+        for model in stage_config(stage)["models"]:
+            names = {"stage": stage, "model": model}
+            for rule in (rules.train_fold, rules.predict_fold):
+                files += expand(str(rule.benchmark), fold=FOLDS, **names)
+            if stage_config(stage)["mode"] == "pretrain":
+                files += expand(str(rules.pretrain_on_pseudo.benchmark), **names)
+    return files
 
 
 def tileset(wildcards=None):

@@ -23,7 +23,7 @@ rule pretrain_on_pseudo:
         unpack(tileset),
         pseudo=rules.make_pseudo_labels.output.labels,
     output:
-        model="results/{stage}/models/{model}/pretrain/model.pt",
+        checkpoint="results/{stage}/models/{model}/pretrain/model.pt",
         history="results/{stage}/models/{model}/pretrain/history.csv",
         curves="results/{stage}/models/{model}/pretrain/curves.png",
     log:
@@ -49,7 +49,7 @@ rule train_fold:
         unpack(train_fold_inputs),
         folds=rules.make_folds.output.folds,
     output:
-        model="results/{stage}/models/{model}/fold{fold}/model.pt",
+        checkpoint="results/{stage}/models/{model}/fold{fold}/model.pt",
         history="results/{stage}/models/{model}/fold{fold}/history.csv",
         curves="results/{stage}/models/{model}/fold{fold}/curves.png",
     log:
@@ -74,7 +74,7 @@ rule train_fold:
 rule predict_fold:
     input:
         unpack(tileset),
-        model=rules.train_fold.output.model,
+        checkpoint=rules.train_fold.output.checkpoint,
         folds=rules.make_folds.output.folds,
     output:
         oof="results/{stage}/models/{model}/fold{fold}/oof.npz",
