@@ -335,6 +335,7 @@ def assemble(
     Returns one row per placed tile (tiles in mosaics of at least two tiles) with columns
     ``id, mosaic, row, col``; mosaics are numbered 0.. by size (largest first) then smallest id;
     ``row`` grows downwards, ``col`` to the right, each starting at 0 within a mosaic.
+    ``attrs["ratio_thresholds"]`` holds the ratio threshold chosen per orientation ("h", "v").
     Options: a :class:`MosaicOptions`, or its fields as keywords.
     """
     o = options if options is not None else _options(opts)
@@ -349,6 +350,7 @@ def assemble(
     ids = ids[order]
 
     sides: dict[str, _Side] = {}
+    thresholds: dict[str, float] = {}
     parts = []  # per orientation: first, second, confidence, drow, dcol, strong
     for orient, (dr, dc) in DIRECTIONS.items():
         lines = _edge_lines(images, order, orient)
@@ -360,7 +362,7 @@ def assemble(
         nb = _nearest(q, k, qv, kv, o.block, desc=f"mosaic {orient}")
         sides[orient] = _Side(q, k, qv, kv, nb)
         a, b, conf = _links(nb, o)
-        threshold = _ratio_threshold(conf, o)
+        threshold = thresholds[orient] = _ratio_threshold(conf, o)
         keep = conf > min(threshold, o.support_ratio)
         logger.info(
             "%s: %d candidate links, ratio threshold %.2f: %d strong",
@@ -401,7 +403,9 @@ def assemble(
         if not any([place(i, need_support=True) == "merged" for i in weak]):
             break
     logger.info("links: %s", outcome)
-    return _layout_table(ids, grid)
+    layout = _layout_table(ids, grid)
+    layout.attrs["ratio_thresholds"] = thresholds  # what the adaptive ratio test chose
+    return layout
 
 
 def _layout_table(ids: np.ndarray, grid: _Grid) -> pd.DataFrame:

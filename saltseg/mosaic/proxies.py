@@ -6,6 +6,12 @@
   distance below the assembly's limit), and of placed tiles with two or more matching seams.
 - Stability: assemble again without a random tenth of the tiles; the share of the remaining
   tiles' neighbour pairs that are still there.
+- The flip test, an estimate of the false seams: turn a random half of the tiles upside down
+  and assemble again. A seam between a turned and an unturned tile cannot be true, and as many
+  false seams are expected between two tiles of the same half, so twice the mixed seams
+  estimate the false ones. The turned set has more sides without a true partner than the real
+  one, and it is assembled at the real run's ratio thresholds (never higher), so the estimate
+  errs on the high side.
 """
 
 from __future__ import annotations
@@ -165,4 +171,32 @@ def stability(
         "pairs_before": int(len(before)),
         "pairs_survived": float(len(survived) / len(before)) if len(before) else float("nan"),
         "tiles_placed_again": int(len(again)),
+    }
+
+
+def flip_test(
+    layout: pd.DataFrame,
+    ids: Sequence[str],
+    images: np.ndarray,
+    options: MosaicOptions | None = None,
+    *,
+    seed: int = 0,
+) -> dict:
+    """Estimated false seams of ``layout`` (assembled from ``images`` with ``options``)."""
+    o = options or MosaicOptions()
+    ids = np.asarray([str(i) for i in ids])
+    turned = np.random.default_rng(seed).random(len(ids)) < 0.5
+    flipped = np.array(images, copy=True)
+    flipped[turned] = flipped[turned][:, ::-1, :]
+    chosen = layout.attrs.get("ratio_thresholds") or {"h": o.min_ratio, "v": o.min_ratio}
+    fixed = o.model_copy(update={"min_ratio": min(chosen.values()), "max_false_rate": 0.0})
+    null = neighbour_pairs(assemble(flipped, ids, fixed), "mosaic")
+    half = dict(zip(ids.tolist(), turned.tolist(), strict=True))
+    mixed = int((null["first"].map(half) != null["second"].map(half)).sum())
+    pairs = len(neighbour_pairs(layout, "mosaic"))
+    return {
+        "null_pairs": int(len(null)),
+        "null_mixed_pairs": mixed,
+        "false_pairs_estimate": 2 * mixed,
+        "false_share_estimate": float(2 * mixed / pairs) if pairs else float("nan"),
     }

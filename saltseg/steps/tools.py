@@ -14,7 +14,7 @@ from saltseg.data.tileset import summary as tileset_summary
 from saltseg.mosaic.assemble import MosaicOptions
 from saltseg.mosaic.evaluate import evaluate
 from saltseg.mosaic.layout import read_truth_layout
-from saltseg.mosaic.proxies import loop_closure, mask_continuity, stability
+from saltseg.mosaic.proxies import flip_test, loop_closure, mask_continuity, stability
 from saltseg.steps.data import assemble_tiles
 
 logger = logging.getLogger(__name__)
@@ -33,9 +33,9 @@ def mosaic_eval(
     """``saltseg mosaic-eval``: assemble a folder's tiles and measure the layout.
 
     Always the precision proxies of saltseg.mosaic.proxies (mask continuity over the labelled
-    tiles, loop closure, and, with ``stability_check``, a re-assembly without a tenth of the
-    tiles); with a synthetic ``truth/layout.csv`` also pair precision and recall against it
-    (blank tiles count as unlinkable for ``recall_linkable``).
+    tiles, loop closure, the flip test's estimate of false seams and, with ``stability_check``,
+    a re-assembly without a tenth of the tiles); with a synthetic ``truth/layout.csv`` also pair
+    precision and recall against it (blank tiles count as unlinkable for ``recall_linkable``).
     """
     folder = Path(folder)
     options = MosaicOptions.parse(settings, "mosaic")
@@ -54,6 +54,7 @@ def mosaic_eval(
     result |= {
         f"loops_{k}": v for k, v in loop_closure(placed, tile_set.ids, images, options).items()
     }
+    result |= {f"flip_{k}": v for k, v in flip_test(placed, tile_set.ids, images, options).items()}
     if stability_check:
         result |= {
             f"stability_{k}": v for k, v in stability(placed, tile_set.ids, images, options).items()

@@ -4,7 +4,14 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from saltseg.mosaic.proxies import loop_closure, mask_continuity, seam_agreement, stability
+from saltseg.mosaic.assemble import assemble
+from saltseg.mosaic.proxies import (
+    flip_test,
+    loop_closure,
+    mask_continuity,
+    seam_agreement,
+    stability,
+)
 
 T = 101
 
@@ -81,3 +88,19 @@ def test_loop_closure_and_stability_on_a_cut_section():
 
     result = stability(true_layout(3, 4), ids, images, drop=0.1, seed=1)
     assert result["pairs_before"] > 0 and 0.0 <= result["pairs_survived"] <= 1.0
+
+
+def test_flip_test_finds_no_false_seams_in_true_sections_and_breaks_mixed_ones():
+    # two unrelated sections; the flip test turns a random half of all tiles upside down
+    tiles = {**cut(textured_section(3, 4, seed=1))}
+    other = cut(textured_section(3, 4, seed=2))
+    tiles |= {f"x{k}": v for k, v in other.items()}
+    ids = list(tiles)
+    images = np.stack([tiles[i] for i in ids])
+    layout = assemble(images, ids)
+    assert len(layout) == 24 and layout.attrs["ratio_thresholds"].keys() == {"h", "v"}
+    result = flip_test(layout, ids, images, seed=0)
+    # links between two turned (or two unturned) tiles survive; no seam mixes the halves,
+    # which it would if turning did not break the true links between them
+    assert result["null_pairs"] > 0
+    assert result["null_mixed_pairs"] == 0 and result["false_share_estimate"] == 0.0
