@@ -431,6 +431,37 @@ def _layout_table(ids: np.ndarray, grid: _Grid) -> pd.DataFrame:
     return out.astype({"mosaic": np.int64, "row": np.int64, "col": np.int64})
 
 
+def candidate_links(
+    images: np.ndarray, ids: Sequence[str], options: MosaicOptions | None = None
+) -> pd.DataFrame:
+    """Every mutual-best candidate link the assembly weighs (before the grid accepts or drops
+    it): ``first, second, direction`` ("h": second right of first, "v": below), ``distance``
+    (the seam's descriptor distance) and ``ratio`` (the weaker of the two ratio tests)."""
+    o = options or MosaicOptions()
+    ids = np.asarray([str(i) for i in ids])
+    order = np.argsort(ids, kind="stable")
+    out = []
+    for orient in DIRECTIONS:
+        lines = _edge_lines(images, order, orient)
+        qv = lines[0].std(axis=1) >= o.min_edge_std
+        kv = lines[2].std(axis=1) >= o.min_edge_std
+        q, k = _descriptors(lines, o)
+        nb = _nearest(q, k, qv, kv, o.block, desc=f"candidates {orient}")
+        a, b, conf = _links(nb, o)
+        out.append(
+            pd.DataFrame(
+                {
+                    "first": ids[order][a],
+                    "second": ids[order][b],
+                    "direction": orient,
+                    "distance": nb.row_d1[a].astype(np.float64),
+                    "ratio": conf,
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True)
+
+
 def seam_distances(
     images: np.ndarray,
     first: np.ndarray,

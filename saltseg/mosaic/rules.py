@@ -31,6 +31,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from saltseg.metric import score
+
 logger = logging.getLogger(__name__)
 
 HALF_ROWS = 50  # "half-vertical": this many bottom rows equal the last row
@@ -120,3 +122,51 @@ def apply_mosaic_rules(
                 set_mask(j, np.repeat(train_masks[i][:1, :], h, axis=0), "vertical_up")
     logger.info("mosaic rules changed %s", counts)
     return out, counts
+
+
+RULE_VARIANTS = {
+    "no mosaic rules": {"vertical": False, "empty_below_full_salt": False},
+    "vertical": {"vertical": True, "empty_below_full_salt": False},
+    "empty_below_full_salt": {"vertical": False, "empty_below_full_salt": True},
+    "both": {"vertical": True, "empty_below_full_salt": True},
+}
+
+
+def oof_rule_effects(
+    layout: pd.DataFrame,
+    ids: Sequence[str],
+    folds: Sequence[int],
+    truth: np.ndarray,
+    predicted: np.ndarray,
+) -> pd.DataFrame:
+    """Each rule's effect on labelled tiles: the metric of their out-of-fold masks with the rules
+    applied fold by fold, the tiles of fold k taking the place of test tiles and the masks of the
+    other folds' tiles governing them (as the train masks govern test tiles in a submission).
+
+    ``folds`` holds each tile's fold (-1: in no fold, never changed but may govern). Returns one
+    row per variant of RULE_VARIANTS: ``variant, score, delta, tiles_changed``.
+    """
+    ids = np.asarray([str(i) for i in ids])
+    folds = np.asarray(folds)
+    truth, predicted = np.asarray(truth, bool), np.asarray(predicted, bool)
+    if not (len(ids) == len(folds) == len(truth) == len(predicted)):
+        raise ValueError("ids, folds, truth and predicted masks differ in length")
+    rows = []
+    for name, flags in RULE_VARIANTS.items():
+        out = predicted.copy()
+        for k in np.unique(folds[folds >= 0]):
+            held, governing = folds == k, folds != k
+            out[held], _ = apply_mosaic_rules(
+                layout, ids[governing], truth[governing], ids[held], predicted[held], **flags
+            )
+        changed = (out != predicted).reshape(len(out), -1).any(axis=1)
+        rows.append(
+            {
+                "variant": name,
+                "score": score(truth[folds >= 0], out[folds >= 0]),
+                "tiles_changed": int(changed.sum()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["delta"] = table["score"] - table["score"].iloc[0]
+    return table[["variant", "score", "delta", "tiles_changed"]]

@@ -5,8 +5,14 @@ import pytest
 
 from saltseg.errors import SaltsegError
 from saltseg.mosaic import assemble as mosaic
-from saltseg.mosaic.assemble import MosaicOptions, assemble, summarize
-from saltseg.mosaic.evaluate import evaluate
+from saltseg.mosaic.assemble import (
+    MosaicOptions,
+    assemble,
+    candidate_links,
+    seam_distances,
+    summarize,
+)
+from saltseg.mosaic.evaluate import evaluate, neighbour_pairs
 from saltseg.mosaic.layout import LAYOUT_COLUMNS
 
 T = 101
@@ -191,3 +197,21 @@ def test_blockwise_nearest_matches_brute_force(block):
     np.testing.assert_allclose(nb.col_d1[cols], srt_c[0, cols], rtol=1e-4)
     np.testing.assert_allclose(nb.col_d2[cols], srt_c[1, cols], rtol=1e-4)
     assert (nb.row_nn[~qv] == -1).all() and (nb.col_nn[~kv] == -1).all()
+
+
+def test_candidates_cover_the_placed_seams_with_their_distances(fixture_set, fixture_layout):
+    images, ids, _ = fixture_set
+    cands = candidate_links(images, ids)
+    assert list(cands.columns) == ["first", "second", "direction", "distance", "ratio"]
+    placed = neighbour_pairs(fixture_layout, "mosaic")
+    merged = placed.merge(cands, on=["first", "second", "direction"], how="left")
+    # a few placed seams may be implied by the grid rather than linked; most are candidates
+    assert merged["distance"].notna().mean() > 0.8
+    row = {t: i for i, t in enumerate(ids)}
+    linked = merged.dropna(subset=["distance"])
+    for d in ("h", "v"):
+        sel = linked[linked["direction"] == d]
+        again = seam_distances(
+            images, sel["first"].map(row).to_numpy(), sel["second"].map(row).to_numpy(), d
+        )
+        np.testing.assert_allclose(again, sel["distance"], rtol=1e-4, atol=1e-4)

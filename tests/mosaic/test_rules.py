@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from saltseg.mosaic.rules import apply_mosaic_rules, classify_masks
+from saltseg.mosaic.rules import apply_mosaic_rules, classify_masks, oof_rule_effects
 
 H = 101
 
@@ -146,3 +146,21 @@ def test_counts_only_tiles_that_change_and_ignores_unplaced_tiles():
 def test_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="length"):
         apply_mosaic_rules(layout({}), ["a"], np.zeros((2, H, H), bool), [], np.zeros((0, H, H)))
+
+
+def test_oof_rule_effects_let_other_folds_govern_each_fold():
+    vertical = np.zeros((H, H), bool)
+    vertical[:, :40] = True  # salt left of a vertical boundary, all the way down
+    layout = pd.DataFrame({"id": ["a", "u", "b", "c"], "mosaic": 0, "row": [0, 1, 2, 3], "col": 0})
+    ids = ["a", "b", "c"]  # u is an unlabelled tile between them
+    folds = [0, 1, 1]
+    truth = np.stack([vertical, vertical, vertical])
+    predicted = np.stack([vertical, np.zeros((H, H), bool), vertical])  # b was missed
+    table = oof_rule_effects(layout, ids, folds, truth, predicted).set_index("variant")
+    assert table.loc["no mosaic rules", "score"] == pytest.approx(2 / 3)
+    # a (fold 0) governs b and c (fold 1) through the unlabelled u: b becomes right
+    assert table.loc["vertical", "score"] == pytest.approx(1.0)
+    assert table.loc["vertical", "delta"] == pytest.approx(1 / 3)
+    assert table.loc["vertical", "tiles_changed"] == 1
+    # b and c never govern a: they are in another fold, but above nothing
+    assert table.loc["empty_below_full_salt", "delta"] == 0.0
