@@ -193,8 +193,8 @@ def benchmark_files():
     for stage in STAGES:
         for model in stage_config(stage)["models"]:
             names = {"stage": stage, "model": model}
-            for rule in (rules.train_fold, rules.predict_fold):
-                files += expand(str(rule.benchmark), fold=FOLDS, **names)
+            for job in (rules.train_fold, rules.predict_fold):
+                files += expand(str(job.benchmark), fold=FOLDS, **names)
             if stage_config(stage)["mode"] == "pretrain":
                 files += expand(str(rules.pretrain_on_pseudo.benchmark), **names)
     return files
