@@ -18,7 +18,6 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from sklearn.model_selection import StratifiedKFold
 
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_path
@@ -103,6 +102,10 @@ def assign_folds(
                 "tile table: coverage fold method needs a coverage for every train tile"
             )
         classes = coverage_classes(pool["coverage"].to_numpy(), n_folds)
+        # Imported here: scikit-learn takes 2 s to import, and FoldsScheme (above) is part of
+        # the config that every `snakemake` and `saltseg` call reads; only this method needs it.
+        from sklearn.model_selection import StratifiedKFold
+
         skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         fold_of_pool = np.empty(len(pool), dtype=np.int64)
         for k, (_, val) in enumerate(skf.split(np.zeros(len(pool)), classes)):
