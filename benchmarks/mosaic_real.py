@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import time
-
-import numpy as np
 
 from saltseg.data.kaggle import read_tiles
-from saltseg.mosaic.assemble import MosaicOptions, assemble, summarize
-from saltseg.mosaic.proxies import flip_test, loop_closure, mask_continuity, stability
+from saltseg.data.tileset import TileSet
+from saltseg.mosaic.assemble import MosaicOptions
+from saltseg.steps.tools import measure_mosaics
 
 VARIANTS = [
     {},
@@ -42,27 +40,19 @@ COLUMNS = [
 ]
 
 
-def row(images: np.ndarray, ids: np.ndarray, masks: dict, opts: dict) -> list[str]:
-    options = MosaicOptions.parse(opts, "variant")
-    started = time.perf_counter()
-    layout = assemble(images, ids, options)
-    seconds = time.perf_counter() - started
-    facts = summarize(layout)
-    flip = flip_test(layout, ids, images, options)
-    cont = mask_continuity(layout, masks)
-    loops = loop_closure(layout, ids, images, options)
-    stable = stability(layout, ids, images, options)
+def row(tiles: TileSet, opts: dict) -> list[str]:
+    _, m = measure_mosaics(tiles, MosaicOptions.parse(opts, "variant"))
     return [
         json.dumps(opts) if opts else "defaults",
-        f"{facts['tiles_placed']:,}",
-        f"{facts['mosaics']}",
-        f"{flip['false_pairs_estimate']} of {loops['seams']:,} "
-        f"({flip['false_share_estimate']:.2%})",
-        f"{cont['linked_continuous']:.2f} / {cont['random_continuous']:.2f} "
-        f"({cont['informative_seams']} seams)",
-        f"{loops['blocks_closed']:.3f}",
-        f"{stable['pairs_survived']:.3f}",
-        f"{seconds:.1f}",
+        f"{m['tiles_placed']:,}",
+        f"{m['mosaics']}",
+        f"{m['flip_false_pairs_estimate']} of {m['loops_seams']:,} "
+        f"({m['flip_false_share_estimate']:.2%})",
+        f"{m['continuity_linked_continuous']:.2f} / {m['continuity_random_continuous']:.2f} "
+        f"({m['continuity_informative_seams']} seams)",
+        f"{m['loops_blocks_closed']:.3f}",
+        f"{m['stability_pairs_survived']:.3f}",
+        f"{m['seconds']:.1f}",
     ]
 
 
@@ -73,14 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     tiles = read_tiles(args.data_dir)
-    images = np.ascontiguousarray(tiles.images)
-    train = tiles.split("train")
-    masks = dict(zip(train.ids, np.asarray(train.masks, dtype=bool), strict=True))
     variants = [json.loads(v) for v in args.variant] if args.variant else VARIANTS
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + "---|" * len(COLUMNS))
     for opts in variants:
-        print("| " + " | ".join(row(images, tiles.ids, masks, opts)) + " |", flush=True)
+        print("| " + " | ".join(row(tiles, opts)) + " |", flush=True)
 
 
 if __name__ == "__main__":

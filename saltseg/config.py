@@ -21,11 +21,11 @@ from saltseg.postprocess import PostprocessConfig
 from saltseg.pseudo import PseudoConfig
 from saltseg.synth.generate import SynthOptions
 
-STAGE = r"^stage[0-9]+$"
-MODEL = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
-StageName = Annotated[str, StringConstraints(pattern=STAGE)]
-ModelName = Annotated[str, StringConstraints(pattern=MODEL)]
-BlendName = Annotated[str, StringConstraints(pattern=r"^stage[0-9]+(/[A-Za-z0-9][A-Za-z0-9_-]*)?$")]
+_STAGE, _MODEL = "stage[0-9]+", "[A-Za-z0-9][A-Za-z0-9_-]*"
+StageName = Annotated[str, StringConstraints(pattern=f"^{_STAGE}$")]
+ModelName = Annotated[str, StringConstraints(pattern=f"^{_MODEL}$")]
+# a stage's blend ("stage2") or one model's fold average ("stage2/b")
+BlendName = Annotated[str, StringConstraints(pattern=f"^{_STAGE}(/{_MODEL})?$")]
 Weight = Annotated[Number, Field(ge=0.0)]
 MODES = ("scratch", "pretrain", "append")  # how a stage's folds train (see StageConfig)
 
@@ -68,6 +68,15 @@ class StageConfig(Options):
     models: Annotated[dict[ModelName, ModelConfig], Field(min_length=1)]
     blend: dict[str, Weight] | None = None  # by model; equal weights when left out
 
+    @model_validator(mode="before")
+    @classmethod
+    def _equal_weights(cls, data: Any) -> Any:
+        # The default is filled in here, once, so the workflow reads the weights as given.
+        models = data.get("models") if isinstance(data, dict) else None
+        if isinstance(models, dict) and data.get("blend") is None:
+            data = {**data, "blend": dict.fromkeys(models, 1.0)}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> StageConfig:
         if self.mode != "scratch" and self.pseudo is None:
@@ -76,10 +85,10 @@ class StageConfig(Options):
             missing = [m for m, c in self.models.items() if c.pretrain is None]
             if missing:
                 raise ValueError(f"mode pretrain: model {missing[0]!r} has no pretrain section")
-        unknown = sorted(set(self.blend or {}) - set(self.models))
+        unknown = sorted(set(self.blend) - set(self.models))
         if unknown:
             raise ValueError(f"blend: {unknown[0]!r} is not a model of this stage")
-        if self.blend is not None and not sum(self.blend.get(m, 0.0) for m in self.models) > 0:
+        if not sum(self.blend.get(m, 0.0) for m in self.models) > 0:
             raise ValueError("blend: the weights of the stage's models must have a positive sum")
         return self
 

@@ -74,12 +74,18 @@ def write_submission(
     return df
 
 
+def read_masks(path: str | os.PathLike, ids: Sequence[str]) -> np.ndarray:
+    """The masks of an ``id,rle_mask`` file in the order of ``ids``, which must be its ids."""
+    df = read_rle_csv(path)
+    check_ids(df["id"].tolist(), list(ids), path)
+    return decode_all(df.set_index("id").loc[list(ids)].reset_index(), path)
+
+
 def score_files(submission: str | os.PathLike, answers: str | os.PathLike) -> dict:
     """Score a submission against an answers CSV; also split by empty / non-empty truth."""
-    sub, ans = read_rle_csv(submission), read_rle_csv(answers)
-    check_ids(sub["id"].tolist(), ans["id"].tolist(), submission)
-    sub = sub.set_index("id").loc[ans["id"]].reset_index()
-    truth, pred = decode_all(ans, answers), decode_all(sub, submission)
+    ans = read_rle_csv(answers)
+    pred = read_masks(submission, ans["id"].tolist())
+    truth = decode_all(ans, answers)
     scores = metric.image_scores(truth, pred)
     empty = ~truth.reshape(len(truth), -1).any(axis=1)
 

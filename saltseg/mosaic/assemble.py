@@ -312,6 +312,17 @@ class _Side:
         return bool(self.nb.row_nn[first] == second and self.nb.col_nn[second] == first)
 
 
+def _side(images: np.ndarray, order: np.ndarray, orient: str, o: MosaicOptions) -> _Side:
+    """Descriptors and the two nearest neighbours of every tile side of one orientation."""
+    lines = _edge_lines(images, order, orient)
+    # Sides whose raw grey values hardly vary carry no evidence (blank tiles included).
+    qv = lines[0].std(axis=1) >= o.min_edge_std
+    kv = lines[2].std(axis=1) >= o.min_edge_std
+    q, k = _descriptors(lines, o)
+    del lines
+    return _Side(q, k, qv, kv, _nearest(q, k, qv, kv, o.block, desc=f"mosaic {orient}"))
+
+
 def _check_seams(
     seams: list[tuple[str, int, int]], sides: dict[str, _Side], limit: float, need_support: bool
 ) -> str | None:
@@ -353,15 +364,8 @@ def assemble(
     thresholds: dict[str, float] = {}
     parts = []  # per orientation: first, second, confidence, drow, dcol, strong
     for orient, (dr, dc) in DIRECTIONS.items():
-        lines = _edge_lines(images, order, orient)
-        # Sides whose raw grey values hardly vary carry no evidence (blank tiles included).
-        qv = lines[0].std(axis=1) >= o.min_edge_std
-        kv = lines[2].std(axis=1) >= o.min_edge_std
-        q, k = _descriptors(lines, o)
-        del lines
-        nb = _nearest(q, k, qv, kv, o.block, desc=f"mosaic {orient}")
-        sides[orient] = _Side(q, k, qv, kv, nb)
-        a, b, conf = _links(nb, o)
+        side = sides[orient] = _side(images, order, orient, o)
+        a, b, conf = _links(side.nb, o)
         threshold = thresholds[orient] = _ratio_threshold(conf, o)
         keep = conf > min(threshold, o.support_ratio)
         logger.info(
@@ -442,11 +446,7 @@ def candidate_links(
     order = np.argsort(ids, kind="stable")
     out = []
     for orient in DIRECTIONS:
-        lines = _edge_lines(images, order, orient)
-        qv = lines[0].std(axis=1) >= o.min_edge_std
-        kv = lines[2].std(axis=1) >= o.min_edge_std
-        q, k = _descriptors(lines, o)
-        nb = _nearest(q, k, qv, kv, o.block, desc=f"candidates {orient}")
+        nb = _side(images, order, orient, o).nb
         a, b, conf = _links(nb, o)
         out.append(
             pd.DataFrame(

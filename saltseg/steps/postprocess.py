@@ -18,7 +18,7 @@ from saltseg.io.figures import save_figure
 from saltseg.io.ids import take
 from saltseg.io.masks import load_masks, save_masks
 from saltseg.io.probs import load_probs
-from saltseg.io.submission import check_ids, decode_all, read_rle_csv, score_files, write_submission
+from saltseg.io.submission import read_masks, score_files, write_submission
 from saltseg.mosaic.layout import read_layout
 from saltseg.mosaic.plot import mosaics_figure
 from saltseg.steps.blend import read_oof_threshold
@@ -31,13 +31,6 @@ PathLike = str | os.PathLike
 def answers_file(truth: PathLike) -> Path:
     """The test answers (``id,rle_mask``) of a synthetic dataset folder."""
     return Path(truth) / "truth" / "test.csv"
-
-
-def _read_answers(path: PathLike, ids: np.ndarray) -> np.ndarray:
-    df = read_rle_csv(path)
-    check_ids(df["id"].tolist(), ids.tolist(), path)
-    df = df.set_index("id").loc[ids.tolist()].reset_index()
-    return decode_all(df, path)
 
 
 def postprocess(
@@ -80,7 +73,7 @@ def postprocess(
             "train_ids": train.ids,
             "train_masks": np.asarray(train.masks, dtype=bool),
         }
-    answers = _read_answers(answers_file(truth), ids) if truth is not None else None
+    answers = read_masks(answers_file(truth), ids.tolist()) if truth is not None else None
 
     final, table = pp.postprocess(maps, ids, blank, cfg, mosaic=mosaic)
     logger.info("post-processing:\n%s", table.to_string(index=False))

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from saltseg.data.kaggle import read_kaggle, read_tiles
+from saltseg.data.tileset import TileSet
 from saltseg.data.tileset import summary as tileset_summary
 from saltseg.mosaic.assemble import MosaicOptions
 from saltseg.mosaic.evaluate import evaluate
@@ -27,37 +29,44 @@ def check_data(folder: PathLike) -> dict:
     return tileset_summary(read_kaggle(folder))
 
 
+def measure_mosaics(
+    tile_set: TileSet, options: MosaicOptions, *, stability_check: bool = True
+) -> tuple[pd.DataFrame, dict]:
+    """Assemble a tile set and measure the layout with the precision proxies of
+    saltseg.mosaic.proxies (mask continuity over the labelled tiles, loop closure, the flip
+    test's estimate of false seams and, with ``stability_check``, a re-assembly without a tenth
+    of the tiles); returns the layout and the figures, prefixed by proxy."""
+    images = np.asarray(tile_set.images)
+    placed, result = assemble_tiles(tile_set, options)
+    train = tile_set.split("train")
+    masks = dict(zip(train.ids, np.asarray(train.masks, dtype=bool), strict=True))
+    ids = tile_set.ids
+    result |= _prefixed("continuity", mask_continuity(placed, masks))
+    result |= _prefixed("loops", loop_closure(placed, ids, images, options))
+    result |= _prefixed("flip", flip_test(placed, ids, images, options))
+    if stability_check:
+        result |= _prefixed("stability", stability(placed, ids, images, options))
+    return placed, result
+
+
+def _prefixed(name: str, figures: dict) -> dict:
+    return {f"{name}_{k}": v for k, v in figures.items()}
+
+
 def mosaic_eval(
     folder: PathLike, settings: Mapping | None = None, *, stability_check: bool = True
 ) -> dict:
-    """``saltseg mosaic-eval``: assemble a folder's tiles and measure the layout.
-
-    Always the precision proxies of saltseg.mosaic.proxies (mask continuity over the labelled
-    tiles, loop closure, the flip test's estimate of false seams and, with ``stability_check``,
-    a re-assembly without a tenth of the tiles); with a synthetic ``truth/layout.csv`` also pair
-    precision and recall against it (blank tiles count as unlinkable for ``recall_linkable``).
-    """
+    """``saltseg mosaic-eval``: assemble a folder's tiles and measure the layout
+    (:func:`measure_mosaics`); with a synthetic ``truth/layout.csv`` also pair precision and
+    recall against it (blank tiles count as unlinkable for ``recall_linkable``)."""
     folder = Path(folder)
-    options = MosaicOptions.parse(settings, "mosaic")
     tile_set = read_tiles(folder)
-    images = np.asarray(tile_set.images)
-    placed, result = assemble_tiles(tile_set, options)
+    options = MosaicOptions.parse(settings, "mosaic")
+    placed, result = measure_mosaics(tile_set, options, stability_check=stability_check)
     truth_file = folder / "truth" / "layout.csv"
     if truth_file.is_file():
         blank = tile_set.ids[tile_set.table["blank"].to_numpy()]
         truth = evaluate(placed, read_truth_layout(truth_file), unlinkable_ids=blank, max_wrong=10)
-        result |= {k: v for k, v in truth.items() if k != "wrong_pairs"}
-        result["wrong_pairs"] = truth["wrong_pairs"]
-    train = tile_set.split("train")
-    masks = dict(zip(train.ids, np.asarray(train.masks, dtype=bool), strict=True))
-    result |= {f"continuity_{k}": v for k, v in mask_continuity(placed, masks).items()}
-    result |= {
-        f"loops_{k}": v for k, v in loop_closure(placed, tile_set.ids, images, options).items()
-    }
-    result |= {f"flip_{k}": v for k, v in flip_test(placed, tile_set.ids, images, options).items()}
-    if stability_check:
-        result |= {
-            f"stability_{k}": v for k, v in stability(placed, tile_set.ids, images, options).items()
-        }
+        result |= truth
     logger.info("mosaic-eval %s: %s", folder, result)
     return result

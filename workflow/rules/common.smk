@@ -140,10 +140,8 @@ def blend_input(name, kind):
 
 
 def stage_weights(wildcards):
-    """Blend weights of a stage's models, keyed "stage/model"."""
-    weights = stage_config(wildcards.stage)["blend"] or {
-        m: 1.0 for m in stage_config(wildcards.stage)["models"]
-    }
+    """Blend weights of a stage's models, keyed "stage/model" (a model left out weighs 0)."""
+    weights = stage_config(wildcards.stage)["blend"]
     return {
         f"{wildcards.stage}/{m}": float(weights.get(m, 0.0))
         for m in stage_config(wildcards.stage)["models"]
