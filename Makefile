@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: demo test lint dag clean
+.PHONY: demo test lint dag clean wheels
 
 $(BIN)/saltseg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ lint: $(BIN)/saltseg
 
 dag: $(BIN)/saltseg
 	$(BIN)/snakemake --configfile config/demo.yaml --rulegraph mermaid-js > docs/rulegraph.mmd
+
+# Offline wheels for benchmarks/gpu_check.sh on a CUDA box with Python 3.12 and no network.
+wheels: $(BIN)/saltseg
+	$(BIN)/pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+	  --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 -d wheels -r benchmarks/gpu_wheels.txt
 
 clean:
 	rm -rf results .snakemake

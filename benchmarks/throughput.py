@@ -28,7 +28,8 @@ from saltseg.nn.device import Compute, resolve_compute
 from saltseg.nn.feed import to_inputs, to_network, train_loader
 from saltseg.nn.geometry import Geometry
 from saltseg.nn.losses import SegLoss
-from saltseg.nn.network import build_model, split_outputs
+from saltseg.nn.network import build_model
+from saltseg.nn.outputs import split_outputs
 from saltseg.nn.predict import predict
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec
@@ -131,7 +132,7 @@ def paired_train_rates(
         start = time.perf_counter()
         for k in range(len(loader)):
             with compute.autocast():
-                logits, _ = split_outputs(model(xs[k % 4]))
+                logits = split_outputs(model(xs[k % 4])).mask
             loss = criterion(logits, ys[k % 4])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -169,7 +170,7 @@ def raw_predict_rate(model: torch.nn.Module, spec: ModelSpec, compute: Compute, 
     done = 0
     while done < n:
         with compute.autocast():
-            torch.sigmoid(split_outputs(model(xs[(done // b) % 4]))[0].float())
+            torch.sigmoid(split_outputs(model(xs[(done // b) % 4])).mask.float())
         done += b
     _sync(device)
     return done / (time.perf_counter() - start)

@@ -53,15 +53,18 @@ class AppendPseudo(Options):
 
 
 class ModelConfig(ModelSpec):
-    """A model family of a stage: its spec, plus the pretraining run of ``mode: pretrain``."""
+    """A model family of a stage: its spec, how its folds train (the stage's ``mode`` unless it
+    says otherwise), and the pretraining run of ``mode: pretrain``."""
 
+    mode: choice(*MODES) | None = None
     pretrain: TrainSpec | None = None
 
 
 class StageConfig(Options):
     # scratch: train each fold from the spec; pretrain: pretrain on the stage's pseudo labels,
     # then fine-tune each fold from that weight; append: add pseudo labels to each fold's
-    # training set and train from scratch
+    # training set and train from scratch. The default of the stage's models (the 1st place's
+    # stage 2 pretrained model A and appended pseudo labels to model B).
     mode: choice(*MODES) = "scratch"
     pseudo: StagePseudo | None = None
     append_pseudo: AppendPseudo = AppendPseudo()
@@ -75,16 +78,25 @@ class StageConfig(Options):
         models = data.get("models") if isinstance(data, dict) else None
         if isinstance(models, dict) and data.get("blend") is None:
             data = {**data, "blend": dict.fromkeys(models, 1.0)}
+        if isinstance(models, dict):  # every model gets its mode: its own or the stage's
+            mode = data.get("mode", "scratch")
+            models = {
+                name: {**m, "mode": m.get("mode") or mode} if isinstance(m, dict) else m
+                for name, m in models.items()
+            }
+            data = {**data, "models": models}
         return data
 
     @model_validator(mode="after")
     def _consistent(self) -> StageConfig:
-        if self.mode != "scratch" and self.pseudo is None:
-            raise ValueError(f"mode {self.mode} needs a pseudo section (pseudo: {{from: ...}})")
-        if self.mode == "pretrain":
-            missing = [m for m, c in self.models.items() if c.pretrain is None]
-            if missing:
-                raise ValueError(f"mode pretrain: model {missing[0]!r} has no pretrain section")
+        for name, model in self.models.items():
+            if model.mode != "scratch" and self.pseudo is None:
+                raise ValueError(
+                    f"models.{name}: mode {model.mode} needs a pseudo section "
+                    "(pseudo: {from: ...})"
+                )
+            if model.mode == "pretrain" and model.pretrain is None:
+                raise ValueError(f"mode pretrain: model {name!r} has no pretrain section")
         unknown = sorted(set(self.blend) - set(self.models))
         if unknown:
             raise ValueError(f"blend: {unknown[0]!r} is not a model of this stage")

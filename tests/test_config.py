@@ -44,6 +44,18 @@ def test_defaults_are_filled_in():
     model = filled["stages"]["stage1"]["models"]["a"]
     assert model["predict"]["snapshots"] == "best" and model["pretrain"] is None
     assert filled["stages"]["stage1"]["mode"] == "scratch"
+    assert model["mode"] == "scratch"  # a model's mode defaults to its stage's
+
+
+def test_a_model_can_train_in_a_mode_of_its_own():
+    # The 1st place's stage 2: model A pretrained on pseudo labels, model B appended them.
+    d = copy.deepcopy(load(REPO / "config.yaml"))
+    stage2 = workflow_config(d)["stages"]["stage2"]
+    modes = {name: m["mode"] for name, m in stage2["models"].items()}
+    assert modes == {"unet_resnext50": "pretrain", "saltnet_resnet34": "append"}
+    d["stages"]["stage1"]["models"]["saltnet_resnet34"]["mode"] = "append"
+    with pytest.raises(SaltsegError, match="models.saltnet_resnet34: mode append needs a pseudo"):
+        workflow_config(d, "config.yaml")
 
 
 def test_committed_schema_is_generated_from_the_models():

@@ -27,11 +27,6 @@ class Compute:
     def cuda(self) -> bool:
         return self.device.type == "cuda"
 
-    @property
-    def channels_last(self) -> bool:
-        # NHWC is the native layout of cuDNN tensor-core and oneDNN bf16 convolutions.
-        return self.cuda or self.bf16
-
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast (no loss scaling needed, unlike fp16), or plain float32."""
         if self.bf16:
@@ -42,16 +37,15 @@ class Compute:
         """Host -> device copy; asynchronous from pinned memory on CUDA."""
         return x.to(self.device, non_blocking=self.cuda)
 
+    # NHWC (channels_last) is the native layout of cuDNN tensor-core and oneDNN convolutions; on
+    # 2 CPU cores in float32 it trains 30-50% and predicts up to 2x faster than NCHW (README).
     def layout(self, x: torch.Tensor) -> torch.Tensor:
-        """A 4-D network input in the memory format the convolutions want."""
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+        """A 4-D network input in the memory format the convolutions want (channels_last)."""
+        return x.contiguous(memory_format=torch.channels_last)
 
     def prepare(self, model: nn.Module) -> nn.Module:
-        """Move ``model`` to the device, in the matching memory format."""
-        model.to(self.device)
-        if self.channels_last:
-            model.to(memory_format=torch.channels_last)
-        return model
+        """Move ``model`` to the device, in the convolutions' memory format."""
+        return model.to(self.device).to(memory_format=torch.channels_last)
 
 
 def resolve_device(device: str = "auto", threads: int = 2) -> torch.device:

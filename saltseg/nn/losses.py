@@ -1,4 +1,5 @@
-"""Segmentation losses: weighted sums of bce, dice, lovasz and lovasz_elu, plus the classifier BCE.
+"""Segmentation losses: weighted sums of bce, dice, lovasz and lovasz_elu, the classifier BCE, and
+the total over a network's outputs (deep supervision included).
 
 All take logits and binary float targets shaped (N, 1, H, W).
 """
@@ -11,6 +12,9 @@ import torch
 import torch.nn.functional as F
 from segmentation_models_pytorch.losses import DiceLoss, LovaszLoss
 from torch import nn
+
+from saltseg.nn.outputs import Outputs
+from saltseg.nn.spec import NetworkSpec
 
 
 def lovasz_elu(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -62,3 +66,29 @@ def classifier_loss(class_logits: torch.Tensor, targets: torch.Tensor) -> torch.
     """BCE of the image-level head (N, 1) against "the mask has salt"."""
     has_salt = targets.flatten(1).amax(dim=1, keepdim=True)
     return F.binary_cross_entropy_with_logits(class_logits.float(), has_salt.float())
+
+
+def deep_supervision_loss(
+    deep: tuple[torch.Tensor, ...], targets: torch.Tensor, criterion: SegLoss
+) -> torch.Tensor:
+    """Mean of ``criterion`` over the per-level heads, on the images with salt only (an empty
+    image would teach every level that nothing is there, which the image head already says)."""
+    has_salt = targets.flatten(1).amax(dim=1) > 0
+    if not deep or not bool(has_salt.any()):
+        return targets.new_zeros(())
+    return torch.stack([criterion(d[has_salt], targets[has_salt]) for d in deep]).mean()
+
+
+def total_loss(
+    outputs: Outputs, targets: torch.Tensor, criterion: SegLoss, network: NetworkSpec
+) -> torch.Tensor:
+    """The fused map's loss on every image, plus the image head's BCE (weight
+    ``classifier_weight``) and the deep-supervision loss (weight ``deep_supervision_weight``)."""
+    loss = criterion(outputs.mask, targets)
+    if outputs.image is not None and network.classifier_weight > 0:
+        loss = loss + network.classifier_weight * classifier_loss(outputs.image, targets)
+    if outputs.deep and network.deep_supervision_weight > 0:
+        loss = loss + network.deep_supervision_weight * deep_supervision_loss(
+            outputs.deep, targets, criterion
+        )
+    return loss

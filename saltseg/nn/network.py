@@ -1,26 +1,48 @@
-"""Build the segmentation network (segmentation_models_pytorch) described by a NetworkSpec."""
+"""Build the segmentation network described by a NetworkSpec: an smp architecture or SaltNet."""
 
 from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
 from saltseg.errors import SaltsegError
-from saltseg.nn.spec import DEFAULT_DECODER, NetworkSpec
+from saltseg.nn.outputs import split_outputs
+from saltseg.nn.saltnet import SaltNet
+from saltseg.nn.spec import DEFAULT_DECODER, SALTNET, NetworkSpec
 
 logger = logging.getLogger(__name__)
 
 
 def build_model(spec: NetworkSpec, in_channels: int, *, pretrained: bool = True) -> nn.Module:
-    """The smp model for ``spec`` with ``in_channels`` inputs and one output map.
+    """The network for ``spec`` with ``in_channels`` inputs and one output map.
 
     ``pretrained=False`` skips downloading encoder weights (they are about to be overwritten by a
-    checkpoint). With a classifier head the model returns (mask_logits, class_logits).
+    checkpoint). smp models with a classifier head return (mask_logits, class_logits), SaltNet
+    returns Outputs; :func:`split_outputs` reads either.
     """
+    weights = spec.encoder_weights if pretrained else None
+    if weights is not None and spec.encoder.startswith("tu-"):
+        weights = True  # timm encoders take a flag; the variant is part of the encoder name
+    with _spec_errors(spec):
+        if spec.arch == SALTNET:
+            encoder = smp.encoders.get_encoder(
+                spec.encoder, in_channels=in_channels, depth=spec.encoder_depth, weights=weights
+            )
+            model = SaltNet(encoder, spec, in_channels)
+        else:
+            model = _smp_model(spec, in_channels, weights)
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.info("built %s/%s with %.2fM parameters", spec.arch, spec.encoder, n_params / 1e6)
+    return model
+
+
+def _smp_model(spec: NetworkSpec, in_channels: int, weights: str | bool | None) -> nn.Module:
     arch_cls = smp.MODEL_ARCHITECTURES_MAPPING[spec.arch.lower()]
     params = inspect.signature(arch_cls.__init__).parameters
     kwargs: dict = {
@@ -28,13 +50,10 @@ def build_model(spec: NetworkSpec, in_channels: int, *, pretrained: bool = True)
         "encoder_depth": spec.encoder_depth,
         "in_channels": in_channels,
         "classes": 1,
+        "encoder_weights": weights,
     }
     if "encoder_depth" not in params:
         kwargs.pop("encoder_depth")
-    weights = spec.encoder_weights if pretrained else None
-    if weights is not None and spec.encoder.startswith("tu-"):
-        weights = True  # timm encoders take a flag; the variant is part of the encoder name
-    kwargs["encoder_weights"] = weights
     decoder = spec.decoder_channels
     if decoder is None and isinstance(params.get("decoder_channels"), inspect.Parameter):
         default = params["decoder_channels"].default
@@ -48,8 +67,14 @@ def build_model(spec: NetworkSpec, in_channels: int, *, pretrained: bool = True)
         kwargs["decoder_attention_type"] = spec.decoder_attention
     if spec.classifier_head:
         kwargs["aux_params"] = {"classes": 1, "dropout": 0.2}
+    return arch_cls(**kwargs)
+
+
+@contextmanager
+def _spec_errors(spec: NetworkSpec) -> Iterator[None]:
+    """One-line SaltsegErrors for what smp, timm and the hub raise on a bad spec or offline."""
     try:
-        model = arch_cls(**kwargs)
+        yield
     except KeyError as exc:  # smp's message for an unknown encoder lists every encoder; shorten
         msg = str(exc)
         if "Wrong encoder name" in msg:
@@ -70,9 +95,6 @@ def build_model(spec: NetworkSpec, in_channels: int, *, pretrained: bool = True)
         ) from None
     except (ValueError, TypeError, AssertionError) as exc:
         raise SaltsegError(f"model spec: model: {spec.arch}/{spec.encoder}: {exc}") from None
-    n_params = sum(p.numel() for p in model.parameters())
-    logger.info("built %s/%s with %.2fM parameters", spec.arch, spec.encoder, n_params / 1e6)
-    return model
 
 
 @torch.no_grad()
@@ -83,17 +105,10 @@ def check_output_shape(model: nn.Module, in_channels: int, side: int) -> None:
     model.eval()
     device = next(model.parameters()).device
     with torch.no_grad():
-        out, _ = split_outputs(model(torch.zeros(1, in_channels, side, side, device=device)))
+        out = split_outputs(model(torch.zeros(1, in_channels, side, side, device=device)))
     model.train(was_training)
-    if tuple(out.shape[-2:]) != (side, side):
+    if tuple(out.mask.shape[-2:]) != (side, side):
         raise SaltsegError(
             f"model spec: model: {type(model).__name__} maps a {side}x{side} input to "
-            f"{out.shape[-2]}x{out.shape[-1]}; change encoder_depth or input.pad"
+            f"{out.mask.shape[-2]}x{out.mask.shape[-1]}; change encoder_depth or input.pad"
         )
-
-
-def split_outputs(out: torch.Tensor | tuple) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(mask_logits, class_logits or None) from a model's output."""
-    if isinstance(out, tuple | list):
-        return out[0], out[1]
-    return out, None

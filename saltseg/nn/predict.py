@@ -17,7 +17,8 @@ from saltseg.nn.checkpoint import load_checkpoint
 from saltseg.nn.device import Compute, progress_interval, resolve_compute
 from saltseg.nn.feed import eval_batches, to_inputs, to_network
 from saltseg.nn.geometry import Geometry
-from saltseg.nn.network import build_model, split_outputs
+from saltseg.nn.network import build_model
+from saltseg.nn.outputs import split_outputs
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import TTAS, ModelSpec
 
@@ -43,7 +44,7 @@ def predict_views(
     for view in views:
         xi = torch.flip(x, dims=[-1]) if view == "hflip" else x
         with compute.autocast():
-            logits, cls_logits = split_outputs(model(to_network(xi, geometry, compute)))
+            logits, cls_logits, _ = split_outputs(model(to_network(xi, geometry, compute)))
         probs = geometry.from_network(torch.sigmoid(logits.float()))[:, 0]
         if view == "hflip":
             probs = torch.flip(probs, dims=[-1])
@@ -59,22 +60,48 @@ def predict(
     checkpoint_path: str | os.PathLike,
     samples: Samples,
     *,
+    classifier_threshold: float | None = None,
+    **settings,
+) -> np.ndarray:
+    """Float32 (N, 101, 101) salt probabilities for ``samples`` (see :func:`predict_maps` for
+    the settings). With an image head, the maps of tiles whose empty/non-empty probability is
+    below ``classifier_threshold`` (default: the checkpoint's ``predict.classifier_threshold``)
+    are zeroed."""
+    maps, image = predict_maps(checkpoint_path, samples, **settings)
+    if classifier_threshold is None:
+        spec = load_checkpoint(checkpoint_path).spec
+        classifier_threshold = spec.predict.classifier_threshold
+    if image is not None and isinstance(classifier_threshold, float | int):
+        empty_unless_salt(maps, image, float(classifier_threshold))
+    return maps
+
+
+def empty_unless_salt(maps: np.ndarray, image: np.ndarray, threshold: float) -> np.ndarray:
+    """Zero, in place, the maps whose image-level salt probability is below ``threshold``."""
+    empty = image < threshold
+    maps[empty] = 0.0
+    logger.info("image head: %d of %d tiles predicted empty", int(empty.sum()), len(maps))
+    return maps
+
+
+def predict_maps(
+    checkpoint_path: str | os.PathLike,
+    samples: Samples,
+    *,
     device: str = "auto",
     threads: int = 2,
     precision: str = "auto",
     batch_size: int | None = None,
     snapshots: str | list[str] | None = None,
     tta: Sequence[str] | None = None,
-    classifier_threshold: float | None = None,
-) -> np.ndarray:
-    """Float32 (N, 101, 101) salt probabilities for ``samples``.
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(float32 (N, 101, 101) salt probabilities, float32 (N,) image-level salt probabilities or
+    None without an image head) for ``samples``.
 
     The mean over the selected snapshots (best | final | cycles | all | [names]) and TTA views
-    (the identity plus e.g. "hflip") of the sigmoid outputs. With a classifier head, the maps of
-    tiles whose image-level probability is below ``classifier_threshold`` are zeroed. Settings
-    left at None come from the checkpoint's spec (its ``predict`` section). ``device``,
-    ``threads`` and ``precision`` are resolved by
-    :func:`saltseg.nn.device.resolve_compute`.
+    (the identity plus e.g. "hflip") of the sigmoid outputs. Settings left at None come from the
+    checkpoint's spec (its ``predict`` section). ``device``, ``threads`` and ``precision`` are
+    resolved by :func:`saltseg.nn.device.resolve_compute`.
     """
     ckpt = load_checkpoint(checkpoint_path)
     spec: ModelSpec = ckpt.spec
@@ -84,8 +111,11 @@ def predict(
     if unknown:
         raise SaltsegError(f"{checkpoint_path}: unknown TTA {unknown[0]!r} (choose from {TTAS})")
     batch_size = batch_size or spec.predict.batch_size
+    image_head = spec.model.image_head
     if len(samples) == 0:
-        return np.zeros((0, TILE, TILE), dtype=np.float32)
+        return np.zeros((0, TILE, TILE), dtype=np.float32), (
+            np.zeros(0, dtype=np.float32) if image_head else None
+        )
     compute = resolve_compute(device, threads, precision)
     geometry = Geometry.from_spec(spec.input)
     model = compute.prepare(build_model(spec.model, ckpt.in_channels, pretrained=False)).eval()
@@ -108,11 +138,4 @@ def predict(
                     cls_out[sl] += cls.cpu().numpy()
                 bar.update(1)
     out /= len(names)
-    threshold = (
-        spec.predict.classifier_threshold if classifier_threshold is None else classifier_threshold
-    )
-    if threshold is not None and spec.model.classifier_head:
-        empty = cls_out / len(names) < threshold
-        out[empty] = 0.0
-        logger.info("classifier head: %d of %d tiles predicted empty", int(empty.sum()), len(out))
-    return out
+    return out, (cls_out / len(names) if image_head else None)

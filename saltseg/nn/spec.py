@@ -15,7 +15,9 @@ from pydantic import Field, ValidationError, field_validator, model_serializer, 
 from saltseg.data.tileset import TILE
 from saltseg.options import Bool, Fraction, Int, Number, Options, choice, describe, unique_list
 
+SALTNET = "SaltNet"  # saltseg's own family (saltseg.nn.saltnet); the others are smp's
 ARCHS = (
+    SALTNET,
     "Unet",
     "UnetPlusPlus",
     "MAnet",
@@ -36,7 +38,9 @@ SCHEDULES = ("constant", "cosine", "plateau")
 TTAS = ("hflip",)
 SNAPSHOT_SETS = ("best", "final", "cycles", "all")
 DEFAULT_DECODER = (256, 128, 64, 32, 16)
-ATTENTION_ARCHS = ("Unet", "UnetPlusPlus")  # smp architectures with decoder attention
+ATTENTION_ARCHS = (SALTNET, "Unet", "UnetPlusPlus")  # architectures with decoder attention
+STEMS = ("standard", "stride1")
+UPSAMPLES = ("bilinear", "transpose")
 # The keys each schedule uses besides its name.
 SCHEDULE_KEYS = {
     "constant": (),
@@ -48,10 +52,20 @@ PRECISIONS = ("auto", "bf16", "fp32")
 NO_VFLIP = "vertical flips are not supported: they are physically wrong for seismic"
 
 PositiveInt = Annotated[Int, Field(ge=1)]
+SALTNET_KEYS = (
+    "encoder_attention",
+    "center",
+    "hypercolumn",
+    "stem",
+    "decoder_upsample",
+    "deep_supervision",
+)
 
 
 class NetworkSpec(Options):
-    """The smp network: architecture, encoder and decoder, optional image-level head."""
+    """The network: architecture, encoder and decoder, optional heads. The keys from
+    encoder_attention to deep_supervision are SaltNet's (saltseg.nn.saltnet), each off by
+    default."""
 
     arch: choice(*ARCHS, case=False) = "Unet"
     encoder: Annotated[str, Field(min_length=1)] = "resnet34"
@@ -63,6 +77,38 @@ class NetworkSpec(Options):
     decoder_attention: choice("scse") | None = None
     classifier_head: Bool = False
     classifier_weight: Annotated[Number, Field(ge=0.0)] = 0.1
+    encoder_attention: choice("scse") | None = None  # scSE after every encoder stage
+    center: choice("fpa") | None = None  # Feature Pyramid Attention between encoder and decoder
+    hypercolumn: Bool = False  # the final map from all decoder levels, upsampled and concatenated
+    stem: choice(*STEMS) = "standard"  # stride1: ResNet's 7x7/2 conv -> 3x3/1, no first max-pool
+    decoder_upsample: choice(*UPSAMPLES) = "bilinear"
+    # An image head and one pixel head per decoder level: image BCE on every image (weight
+    # classifier_weight), the levels' pixel loss on non-empty images (deep_supervision_weight).
+    deep_supervision: Bool = False
+    deep_supervision_weight: Annotated[Number, Field(ge=0.0)] = 0.1
+
+    @property
+    def image_head(self) -> bool:
+        """Whether the network predicts an empty/non-empty logit per image."""
+        return self.classifier_head or self.deep_supervision
+
+    @property
+    def downsampling(self) -> int:
+        """The encoder's total stride (a stride-1 stem removes two halvings)."""
+        halvings = self.encoder_depth - (2 if self.stem == "stride1" else 0)
+        return 2 ** max(halvings, 0)
+
+    @model_validator(mode="after")
+    def _saltnet_keys(self) -> NetworkSpec:
+        if self.arch == SALTNET:
+            if self.stem == "stride1" and self.encoder_depth < 2:
+                raise ValueError("stem: stride1 needs encoder_depth >= 2")
+            return self
+        defaults = type(self).model_fields
+        for key in SALTNET_KEYS:
+            if getattr(self, key) != defaults[key].default:
+                raise ValueError(f"{key}: only the {SALTNET} architecture has it, not {self.arch}")
+        return self
 
     @model_validator(mode="after")
     def _decoder_fits(self) -> NetworkSpec:
@@ -246,8 +292,9 @@ class PredictSpec(Options):
     tta: unique_list(choice(*TTAS)) = ["hflip"]
     # best | final | cycles | all | a list of snapshot names
     snapshots: Snapshots = "best"
-    # With a classifier head: zero the maps of images whose empty/non-empty probability is below it.
-    classifier_threshold: Fraction | None = None
+    # With an image head (classifier_head or deep_supervision): zero the maps of images whose
+    # salt probability is below it; "oof": the threshold that maximises each fold's OOF metric.
+    classifier_threshold: Fraction | choice("oof") | None = None
 
     @field_validator("tta", mode="before")
     @classmethod
@@ -271,10 +318,19 @@ class ModelSpec(Options):
 
     @model_validator(mode="after")
     def _pad_fits_the_encoder(self) -> ModelSpec:
-        stride = 2**self.model.encoder_depth
+        stride = self.model.downsampling
         if self.input.pad % stride:
             raise ValueError(
-                f"input.pad: {self.input.pad} is not a multiple of {stride} (2 ** encoder_depth)"
+                f"input.pad: {self.input.pad} is not a multiple of {stride} (the encoder's stride)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _image_head_for_threshold(self) -> ModelSpec:
+        if self.predict.classifier_threshold is not None and not self.model.image_head:
+            raise ValueError(
+                "predict.classifier_threshold: the network has no image head "
+                "(model.classifier_head or model.deep_supervision)"
             )
         return self
 

@@ -24,16 +24,24 @@ from saltseg.nn.device import Compute, progress_interval, resolve_compute
 from saltseg.nn.feed import eval_batches, to_inputs, to_network, train_loader
 from saltseg.nn.geometry import Geometry
 from saltseg.nn.history import HistoryWriter, plot_history
-from saltseg.nn.losses import SegLoss, classifier_loss
-from saltseg.nn.network import build_model, check_output_shape, split_outputs
+from saltseg.nn.losses import SegLoss, total_loss
+from saltseg.nn.network import build_model, check_output_shape
+from saltseg.nn.outputs import split_outputs
 from saltseg.nn.samples import Samples
-from saltseg.nn.spec import ModelSpec, OptimizerSpec, PhaseSpec
+from saltseg.nn.spec import SALTNET_KEYS, ModelSpec, OptimizerSpec, PhaseSpec
 
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
 # Network settings that must agree between an init checkpoint and the model being trained.
-_SHAPE_KEYS = ("arch", "encoder", "encoder_depth", "decoder_channels", "decoder_attention")
+_SHAPE_KEYS = (
+    "arch",
+    "encoder",
+    "encoder_depth",
+    "decoder_channels",
+    "decoder_attention",
+    *SALTNET_KEYS,
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -141,15 +149,12 @@ def train_epoch(
     # The loss sum stays on the device: reading it every step would stall a GPU's queue.
     total = torch.zeros((), device=compute.device)
     seen, lr_sum, steps = 0, 0.0, 0
-    cls_w = spec.model.classifier_weight if spec.model.classifier_head else 0.0
     for images, masks, z in loader:
         x = to_network(to_inputs(images, z, spec, compute), geometry, compute)
         target = geometry.mask_to_network(compute.to_device(masks).unsqueeze(1))
         with compute.autocast():
-            logits, cls_logits = split_outputs(model(x))
-        loss = criterion(logits, target)
-        if cls_logits is not None and cls_w > 0:
-            loss = loss + cls_w * classifier_loss(cls_logits, target)
+            outputs = split_outputs(model(x))
+        loss = total_loss(outputs, target, criterion, spec.model)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         lr_sum += optimizer.param_groups[0]["lr"]
@@ -179,7 +184,6 @@ def evaluate(
 ) -> tuple[float, float]:
     """(loss, competition metric at threshold 0.5 on the 101x101 masks) of ``samples``."""
     model.eval()
-    cls_w = spec.model.classifier_weight if spec.model.classifier_head else 0.0
     total = 0.0
     preds = np.zeros(samples.masks.shape, dtype=bool)
     for sl, images, z in eval_batches(samples, spec.predict.batch_size):
@@ -187,12 +191,9 @@ def evaluate(
         masks = torch.from_numpy(samples.masks[sl]).to(compute.device).unsqueeze(1)
         target = geometry.mask_to_network(masks)
         with compute.autocast():
-            logits, cls_logits = split_outputs(model(x))
-        loss = criterion(logits, target)
-        if cls_logits is not None and cls_w > 0:
-            loss = loss + cls_w * classifier_loss(cls_logits, target)
-        total += float(loss) * len(images)
-        probs = geometry.from_network(torch.sigmoid(logits.float()))
+            outputs = split_outputs(model(x))
+        total += float(total_loss(outputs, target, criterion, spec.model)) * len(images)
+        probs = geometry.from_network(torch.sigmoid(outputs.mask.float()))
         preds[sl] = (probs[:, 0] > 0.5).cpu().numpy()
     return total / len(samples), score(samples.masks, preds)
 

@@ -8,7 +8,15 @@ import pytest
 import torch
 from segmentation_models_pytorch.losses import LovaszLoss
 
-from saltseg.nn.losses import SegLoss, classifier_loss, lovasz_elu
+from saltseg.nn.losses import (
+    SegLoss,
+    classifier_loss,
+    deep_supervision_loss,
+    lovasz_elu,
+    total_loss,
+)
+from saltseg.nn.outputs import Outputs
+from saltseg.nn.spec import NetworkSpec
 
 
 def batch(seed: int = 0, scale: float = 3.0):
@@ -76,3 +84,54 @@ def test_classifier_loss_targets_non_empty_masks():
     right = torch.tensor([[5.0], [5.0], [-5.0], [5.0]])
     assert classifier_loss(right, targets).item() < 0.01
     assert classifier_loss(-right, targets).item() > 4.0
+
+
+def test_classifier_loss_on_known_logits():
+    # BCE by hand: -log(sigmoid(x)) for a non-empty mask, -log(1 - sigmoid(x)) for an empty one.
+    _, targets = batch()  # image 2 is empty
+    logits = torch.tensor([[0.0], [2.0], [1.0], [-1.0]])
+    sig = torch.sigmoid(logits[:, 0])
+    expected = (
+        -(torch.log(sig[0]) + torch.log(sig[1]) + torch.log(1 - sig[2]) + torch.log(sig[3])) / 4
+    )
+    assert classifier_loss(logits, targets).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_empty_images_add_nothing_to_the_deep_supervision_loss():
+    logits, targets = batch()  # image 2 is empty
+    criterion = SegLoss({"bce": 1.0})
+    deep = (logits, logits * 0.5)
+    base = deep_supervision_loss(deep, targets, criterion)
+    # Whatever the heads say about the empty image, the loss stays the same...
+    changed = tuple(d.clone() for d in deep)
+    for d in changed:
+        d[2] = 100.0
+    assert deep_supervision_loss(changed, targets, criterion).item() == pytest.approx(base.item())
+    # ...and it is the mean over heads of the loss on the non-empty images alone.
+    keep = [0, 1, 3]
+    by_hand = (
+        criterion(logits[keep], targets[keep]) + criterion(0.5 * logits[keep], targets[keep])
+    ) / 2
+    assert base.item() == pytest.approx(by_hand.item(), rel=1e-6)
+    # A batch of empty images only: nothing at all.
+    assert deep_supervision_loss(deep, torch.zeros_like(targets), criterion).item() == 0.0
+
+
+def test_total_loss_weighs_the_image_and_deep_terms():
+    logits, targets = batch()
+    criterion = SegLoss({"lovasz_elu": 1.0})
+    image = torch.tensor([[1.0], [1.0], [-1.0], [1.0]])
+    network = NetworkSpec(
+        arch="SaltNet", deep_supervision=True, classifier_weight=0.05, deep_supervision_weight=0.5
+    )
+    out = Outputs(logits, image, (logits * 2,))
+    expected = (
+        criterion(logits, targets)
+        + 0.05 * classifier_loss(image, targets)
+        + 0.5 * deep_supervision_loss(out.deep, targets, criterion)
+    )
+    assert total_loss(out, targets, criterion, network).item() == pytest.approx(expected.item())
+    # Without heads (an smp model), the pixel loss alone.
+    assert total_loss(Outputs(logits), targets, criterion, network).item() == pytest.approx(
+        criterion(logits, targets).item()
+    )

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from saltseg.errors import SaltsegError
-from saltseg.nn.network import build_model, check_output_shape, split_outputs
+from saltseg.nn.network import build_model, check_output_shape
+from saltseg.nn.outputs import split_outputs
 from saltseg.nn.spec import NetworkSpec
 
 
@@ -18,7 +19,7 @@ def tiny(**kw) -> NetworkSpec:
 def test_unet_with_scse_and_classifier_head():
     model = build_model(tiny(decoder_attention="scse", classifier_head=True), in_channels=3).eval()
     with torch.no_grad():
-        mask, label = split_outputs(model(torch.randn(2, 3, 32, 32)))
+        mask, label, _ = split_outputs(model(torch.randn(2, 3, 32, 32)))
     assert mask.shape == (2, 1, 32, 32) and label.shape == (2, 1)
     assert any("attention" in name for name, _ in model.named_modules())
 
@@ -26,7 +27,7 @@ def test_unet_with_scse_and_classifier_head():
 def test_default_decoder_channels_follow_the_depth():
     model = build_model(tiny(decoder_channels=None), in_channels=1).eval()
     with torch.no_grad():
-        mask, label = split_outputs(model(torch.randn(1, 1, 32, 32)))
+        mask, label, _ = split_outputs(model(torch.randn(1, 1, 32, 32)))
     assert mask.shape == (1, 1, 32, 32) and label is None
 
 

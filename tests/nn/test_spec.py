@@ -97,7 +97,7 @@ def test_yaml_style_exponent_strings_are_numbers():
     ("path", "value", "message"),
     [
         ("model.colour", 1, "model.colour: unknown key"),
-        ("model.arch", "Unett", "model.arch: Input should be 'Unet'"),
+        ("model.arch", "Unett", "model.arch: Input should be 'SaltNet', 'Unet'"),
         ("model.encoder_weights", "ssl", "model.encoder_weights: Input should be 'imagenet'"),
         ("model.decoder_channels", [64, 32], "has 2 entries for encoder_depth 5"),
         ("model.decoder_channels", [64, 0, 1, 1, 1], "decoder_channels[1]: Input should be"),
@@ -122,6 +122,8 @@ def test_yaml_style_exponent_strings_are_numbers():
         ("predict.tta", ["vflip"], "predict.tta[0]: Input should be 'hflip'"),
         ("predict.snapshots", "some", "predict.snapshots: Input should be 'best'"),
         ("predict.snapshots", ["a", "a"], "predict.snapshots: duplicates"),
+        ("predict.classifier_threshold", 0.5, "the network has no image head"),
+        ("predict.classifier_threshold", "best", "classifier_threshold"),
     ],
 )
 def test_errors_name_the_key_and_the_problem(path, value, message):

@@ -14,6 +14,7 @@ import torch
 from saltseg.errors import SaltsegError
 from saltseg.nn.history import COLUMNS
 from saltseg.nn.network import build_model
+from saltseg.nn.predict import predict
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec
 from saltseg.nn.train import train
@@ -220,3 +221,23 @@ def test_bf16_training_the_gpu_path_on_the_cpu(tmp_path):
     assert all(v.dtype != torch.bfloat16 for v in snaps["final"].values())
     model = build_model(spec.model, spec.in_channels, pretrained=False)
     model.load_state_dict(snaps["final"])
+
+
+def test_saltnet_with_deep_supervision_trains_and_its_image_head_empties_masks(tmp_path):
+    saltnet = {
+        "arch": "SaltNet", "encoder": "resnet18", "encoder_weights": None, "encoder_depth": 3,
+        "decoder_channels": [16, 16, 16], "encoder_attention": "scse", "center": "fpa",
+        "hypercolumn": True, "deep_supervision": True,
+    }  # fmt: skip
+    phases = [{"name": "a", "loss": {"lovasz_elu": 1.0}, "optimizer": ADAM, "epochs": 2}]
+    spec = tiny_spec(phases, model=saltnet)
+    history = run(tmp_path, spec, val_set=tiles(6, seed=1))
+    assert np.isfinite(history["train_loss"]).all() and len(history) == 2
+    data = tiles(3)
+    probs = predict(tmp_path / "m.pt", data, threads=1, snapshots="final", tta=[])
+    assert probs.shape == (3, 101, 101) and probs.max() > 0
+    # The image head's probability is below 1 for every tile: threshold 1 empties them all.
+    emptied = predict(
+        tmp_path / "m.pt", data, threads=1, snapshots="final", classifier_threshold=1.0
+    )
+    assert emptied.max() == 0.0

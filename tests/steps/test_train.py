@@ -169,3 +169,46 @@ def test_make_pseudo_labels_files(prepared) -> None:
     with pytest.raises(SaltsegError, match="1 predicted id\\(s\\) are not test tiles, e.g. 'tr0'"):
         steps.make_pseudo_labels(prepared / "extra.npz", data, prepared / "x.npz", "x.json")
     assert not (prepared / "x.npz").exists()
+
+
+def test_oof_classifier_threshold_picks_the_best_and_the_lowest_on_ties():
+    truth = np.zeros((4, 101, 101), bool)
+    truth[:2, 60:] = True  # two tiles with salt, two empty
+    maps = np.zeros((4, 101, 101), np.float32)
+    maps[:, 60:] = 0.9  # every tile predicted with the right salt: wrong on the empty ones
+    image = np.array([0.9, 0.6, 0.3, 0.1], np.float32)
+    threshold, gain = steps.oof_classifier_threshold(truth, maps, image)
+    # 0.35 .. 0.6 empty both empty tiles and keep both salty ones: the lowest such is 0.35.
+    assert threshold == pytest.approx(0.35) and gain == pytest.approx(0.5)
+    # A head that helps nowhere: no emptying (threshold 0, gain 0).
+    assert steps.oof_classifier_threshold(truth[:2], maps[:2], image[:2]) == (0.0, 0.0)
+
+
+def test_predict_fold_measures_the_image_head_threshold_on_its_oof_tiles(prepared, monkeypatch):
+    from saltseg.io.probs import load_probs
+
+    def fake_predict_maps(checkpoint, samples, **settings):
+        n = len(samples)
+        maps = np.full((n, 101, 101), 0.9, np.float32)
+        image = np.where(samples.images[:, 0, 0] % 2 == 0, 0.8, 0.2).astype(np.float32)
+        return maps, image  # even rows have salt in the fixture: the head is right
+
+    monkeypatch.setattr(steps, "predict_maps", fake_predict_maps)
+    steps.predict_fold(
+        "unused.pt", prepared / "data", prepared / "folds.parquet", 0,
+        prepared / "oof.npz", prepared / "test.npz",
+        settings={"classifier_threshold": "oof"},
+    )  # fmt: skip
+    oof_ids, oof = load_probs(prepared / "oof.npz")
+    test_ids, test = load_probs(prepared / "test.npz")
+    # Fold 0 is tr0, tr4, tr6 (all with salt): any threshold up to 0.8 keeps them; the lowest
+    # (0) empties nothing, also on the test tiles.
+    assert oof.max(axis=(1, 2)).min() > 0.8 and test.max(axis=(1, 2)).min() > 0.8
+    # With a fixed threshold, the odd test rows (image probability 0.2) are emptied.
+    steps.predict_fold(
+        "unused.pt", prepared / "data", prepared / "folds.parquet", 0,
+        prepared / "oof.npz", prepared / "test.npz", settings={"classifier_threshold": 0.5},
+    )  # fmt: skip
+    test_ids, test = load_probs(prepared / "test.npz")
+    emptied = [i for i, m in zip(test_ids, test, strict=True) if m.max() == 0]
+    assert emptied == ["te1", "te3"]  # rows 9 and 11

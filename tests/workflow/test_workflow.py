@@ -54,12 +54,13 @@ def test_dry_run_dag_of_default_config(tmp_path):
         "prepare_data": 1,
         "make_folds": 1,
         "build_mosaic": 1,
-        "train_fold": 20,  # stage 1: 2 models x 5 folds; stages 2 and 3: 1 model x 5 folds
-        "predict_fold": 20,
-        "average_folds": 4,
+        # The recipe: families A and B x 5 folds in stages 1 and 2, stage 3's one model x 5 folds.
+        "train_fold": 25,
+        "predict_fold": 25,
+        "average_folds": 5,
         "blend_stage": 3,
         "make_pseudo_labels": 2,
-        "pretrain_on_pseudo": 2,
+        "pretrain_on_pseudo": 2,  # stage-2 A and stage 3; stage-2 B appends its pseudo labels
         "blend_final": 1,
         "postprocess": 1,
         "plot_mosaics": 1,

@@ -94,21 +94,27 @@ def truth(wildcards=None):
     return {"truth": rules.synth.output.folder} if SYNTHETIC else {}
 
 
+# A model's config keys that are not part of its training spec (mode is a param of its own).
+MODEL_ONLY = ("mode", "pretrain", "predict")
+
+
+def model_config(wildcards):
+    return stage_config(wildcards.stage)["models"][wildcards.model]
+
+
 def model_spec(wildcards):
     """What a fold's training depends on: the model's spec without its predict section."""
-    model = stage_config(wildcards.stage)["models"][wildcards.model]
-    return {k: v for k, v in model.items() if k not in ("pretrain", "predict")}
+    return {k: v for k, v in model_config(wildcards).items() if k not in MODEL_ONLY}
 
 
 def pretrain_spec(wildcards):
     """The fold spec with its train section replaced by the model's pretrain section."""
-    model = stage_config(wildcards.stage)["models"][wildcards.model]
-    return {**model_spec(wildcards), "train": model["pretrain"]}
+    return {**model_spec(wildcards), "train": model_config(wildcards)["pretrain"]}
 
 
 def train_fold_inputs(wildcards):
-    """Pseudo labels (append mode) or the pretrained model (pretrain mode) of the stage."""
-    mode = stage_config(wildcards.stage)["mode"]
+    """Pseudo labels (append mode) or the pretrained model (pretrain mode) of the model."""
+    mode = model_config(wildcards)["mode"]
     inputs = {}
     if mode in ("pretrain", "append"):
         inputs["pseudo"] = expand(
@@ -193,7 +199,7 @@ def benchmark_files():
             names = {"stage": stage, "model": model}
             for job in (rules.train_fold, rules.predict_fold):
                 files += expand(str(job.benchmark), fold=FOLDS, **names)
-            if stage_config(stage)["mode"] == "pretrain":
+            if stage_config(stage)["models"][model]["mode"] == "pretrain":
                 files += expand(str(rules.pretrain_on_pseudo.benchmark), **names)
     return files
 

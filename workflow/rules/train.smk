@@ -63,7 +63,7 @@ rule train_fold:
         gpu=1,
     params:
         spec=model_spec,
-        mode=config_at("stages", "{stage}", "mode"),
+        mode=config_at("stages", "{stage}", "models", "{model}", "mode"),
         append_pseudo=config_at("stages", "{stage}", "append_pseudo"),
         device=runtime("device"),
         precision=runtime("precision"),

@@ -1,0 +1,110 @@
+"""One fold of a config stage's models, with a few epochs, on real tiles (a quick check of the
+recipe's networks on a GPU, or on the CPU with --limit).
+
+    python benchmarks/recipe_fold.py DATA_DIR --config config.yaml --stage stage1 \
+        --epochs-per-phase 1 --limit 1000 --device cuda
+
+Each model of the stage keeps its spec (network, geometry, channels, augmentation, losses,
+optimizers) with ``encoder_weights: null`` and every phase cut to ``--epochs-per-phase`` epochs
+(one cosine cycle where the cycles no longer divide them). Trains on the other folds' tiles, scores
+fold 0 with the model's prediction settings; prints a markdown table (metric, images/s, minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from saltseg.config import workflow_config
+from saltseg.data.folds import assign_folds
+from saltseg.data.kaggle import read_tiles
+from saltseg.metric import image_scores
+from saltseg.nn.predict import predict
+from saltseg.nn.samples import Samples
+from saltseg.nn.spec import ModelSpec
+from saltseg.nn.train import train
+from saltseg.report import markdown_table
+
+SPEC_KEYS = ("model", "input", "augment", "train", "predict")
+
+
+def short_spec(model: dict, epochs: int) -> ModelSpec:
+    """The model's spec without ImageNet weights and with every phase cut to ``epochs``."""
+    d = {k: model[k] for k in SPEC_KEYS}
+    d["model"] = {**d["model"], "encoder_weights": None}
+    phases = []
+    for phase in d["train"]["phases"]:
+        schedule = dict(phase["schedule"])
+        if schedule.get("name") == "cosine" and epochs % schedule.get("cycles", 1):
+            schedule["cycles"] = 1
+        phases.append({**phase, "epochs": epochs, "schedule": schedule})
+    d["train"] = {**d["train"], "phases": phases}
+    return ModelSpec.from_dict(d, source="recipe_fold")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data_dir")
+    ap.add_argument("--config", default="config.yaml")
+    ap.add_argument("--stage", default="stage1")
+    ap.add_argument("--epochs-per-phase", type=int, default=1)
+    ap.add_argument("--limit", type=int, help="use only this many labelled tiles")
+    ap.add_argument("--n-folds", type=int, default=5)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--precision", default="auto")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    config = workflow_config(yaml.safe_load(Path(args.config).read_text()), args.config)
+    models = config["stages"][args.stage]["models"]
+    tiles = read_tiles(args.data_dir).split("train")
+    folds = assign_folds(tiles.table, args.n_folds, "depth")["fold"].to_numpy()
+    z = tiles.depths()
+    rows = np.flatnonzero(folds >= 0)
+    if args.limit:
+        rows = np.sort(np.random.default_rng(0).choice(rows, min(args.limit, len(rows)), False))
+    train_rows, val_rows = rows[folds[rows] != 0], rows[folds[rows] == 0]
+    train_set = Samples(tiles.images[train_rows], tiles.masks[train_rows], z[train_rows])
+    val_set = Samples(tiles.images[val_rows], tiles.masks[val_rows], z[val_rows])
+    empty = ~val_set.masks.any(axis=(1, 2))
+    print(f"real tiles: {len(train_set)} training, {len(val_set)} validation", flush=True)
+
+    table = []
+    for name, model in models.items():
+        spec = short_spec(model, args.epochs_per_phase)
+        compute = {"device": args.device, "threads": args.threads, "precision": args.precision}
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            ckpt = Path(tmp) / "model.pt"
+            history = train(
+                spec, train_set, val_set, ckpt, Path(tmp) / "h.csv", Path(tmp) / "c.png",
+                seed=0, **compute,
+            )  # fmt: skip
+            minutes = (time.perf_counter() - start) / 60
+            probs = predict(ckpt, val_set, **compute)
+        scores = image_scores(val_set.masks, probs > 0.5)
+        table.append(
+            {
+                "model": f"{args.stage}/{name}",
+                "epochs": len(history),
+                "train_img_s": float(history["images_per_s"].median()),
+                "metric": float(scores.mean()),
+                "empty": float(scores[empty].mean()),
+                "non_empty": float(scores[~empty].mean()),
+                "minutes": minutes,
+            }
+        )
+        print(table[-1], flush=True)
+    print(markdown_table(pd.DataFrame(table), floatfmt=".3f"))
+
+
+if __name__ == "__main__":
+    main()
