@@ -34,7 +34,8 @@ FAMILIES = [
                                           "decoder_attention": "scse"}, 224, 1),
     ("B: SaltNet ResNet34 (scSE, FPA, hypercolumn)", B, 256, 3),
     ("B stage 2: + deep supervision", {**B, "deep_supervision": True}, 256, 3),
-    ("stage 3: resnet_34_pad_128", {**B, "stem": "stride1", "decoder_upsample": "transpose"}, 128, 3),
+    ("stage 3: resnet_34_pad_128", {**B, "stem": "stride1",
+                                    "decoder_upsample": "transpose"}, 128, 3),
 ]  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""The ``saltseg`` command: synth, check-data, score, mosaic, mosaic-eval and schema."""
+"""The ``saltseg`` command: synth, check-data, split, score, mosaic, mosaic-eval and schema."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 def _cmd_check_data(args: argparse.Namespace) -> None:
     _print_table(f"{args.data_dir}: OK", tools.check_data(args.data_dir))
+
+
+def _cmd_split(args: argparse.Namespace) -> None:
+    result = tools.split_data(args.data_dir, args.out_dir, args.test_fraction, args.seed)
+    _print_table(f"wrote {args.out_dir}", result)
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -84,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-data", help="validate a Kaggle-layout folder and summarise it")
     p.add_argument("data_dir")
     p.set_defaults(func=_cmd_check_data)
+
+    p = sub.add_parser(
+        "split",
+        help="hold out labelled tiles as a test set with known answers (a new Kaggle-layout "
+        "folder, its answers in answers.csv)",
+    )
+    p.add_argument("data_dir")
+    p.add_argument("out_dir")
+    p.add_argument("--test-fraction", type=float, default=0.25)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_split)
 
     p = sub.add_parser("score", help="score a submission CSV against an answers CSV")
     p.add_argument("submission")

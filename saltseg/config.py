@@ -32,7 +32,16 @@ MODES = ("scratch", "pretrain", "append")  # how a stage's folds train (see Stag
 
 class DataConfig(Options):
     source: str = Field(description='a Kaggle-layout folder, or "synthetic"')
+    # The test tiles' masks (id,rle_mask), e.g. the answers.csv of `saltseg split`: the
+    # submission is scored and each post-processing rule measured (the synthetic data's own).
+    answers: str | None = None
     synthetic: SynthOptions = SynthOptions()
+
+    @model_validator(mode="after")
+    def _answers_for_real_data(self) -> DataConfig:
+        if self.answers is not None and self.source == "synthetic":
+            raise ValueError("answers: the synthetic data brings its own; leave it out")
+        return self
 
 
 class RuntimeConfig(Options):

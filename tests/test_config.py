@@ -47,6 +47,15 @@ def test_defaults_are_filled_in():
     assert model["mode"] == "scratch"  # a model's mode defaults to its stage's
 
 
+def test_answers_are_for_real_data_only():
+    d = copy.deepcopy(load(REPO / "config" / "test.yaml"))
+    d["data"]["answers"] = "answers.csv"
+    with pytest.raises(SaltsegError, match="data: answers: the synthetic data brings its own"):
+        workflow_config(d, "test.yaml")
+    d["data"]["source"] = "data/split"
+    assert workflow_config(d)["data"]["answers"] == "answers.csv"
+
+
 def test_a_model_can_train_in_a_mode_of_its_own():
     # The 1st place's stage 2: model A pretrained on pseudo labels, model B appended them.
     d = copy.deepcopy(load(REPO / "config.yaml"))

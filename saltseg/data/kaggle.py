@@ -70,7 +70,8 @@ def _read_all(paths: list[Path], reader) -> np.ndarray:
         return np.stack(list(pool.map(reader, paths, chunksize=256)))
 
 
-def _pngs(folder: Path) -> dict[str, Path]:
+def png_files(folder: Path) -> dict[str, Path]:
+    """The PNG files of a folder by id (the file name without .png)."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
     found: dict[str, Path] = {}
     for p in files:
@@ -134,7 +135,7 @@ def read_kaggle(root: str | os.PathLike) -> TileSet:
                 f"{folder}: folder not found; expected the Kaggle layout "
                 "(train/images, train/masks, optional test/images, depths.csv)"
             )
-    images_by_id, masks_by_id = _pngs(image_dir), _pngs(mask_dir)
+    images_by_id, masks_by_id = png_files(image_dir), png_files(mask_dir)
     no_mask = sorted(set(images_by_id) - set(masks_by_id))
     if no_mask:
         raise SaltsegError(f"{images_by_id[no_mask[0]]}: image has no mask in {mask_dir}")
@@ -144,7 +145,7 @@ def read_kaggle(root: str | os.PathLike) -> TileSet:
     if not images_by_id:
         raise SaltsegError(f"{image_dir}: no PNG images")
     test_dir = root / "test" / "images"
-    test_by_id = _pngs(test_dir) if test_dir.is_dir() else {}
+    test_by_id = png_files(test_dir) if test_dir.is_dir() else {}
     both = sorted(set(test_by_id) & set(images_by_id))
     if both:
         raise SaltsegError(f"{test_by_id[both[0]]}: duplicate id {both[0]!r}, also in {image_dir}")

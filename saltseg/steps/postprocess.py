@@ -28,9 +28,11 @@ logger = logging.getLogger(__name__)
 PathLike = str | os.PathLike
 
 
-def answers_file(truth: PathLike) -> Path:
-    """The test answers (``id,rle_mask``) of a synthetic dataset folder."""
-    return Path(truth) / "truth" / "test.csv"
+def answers_file(truth: PathLike | None = None, answers: PathLike | None = None) -> Path | None:
+    """The test answers (``id,rle_mask``): a file, or the one of a synthetic dataset folder."""
+    if answers is not None:
+        return Path(answers)
+    return Path(truth) / "truth" / "test.csv" if truth is not None else None
 
 
 def postprocess(
@@ -44,9 +46,11 @@ def postprocess(
     *,
     layout: PathLike | None = None,
     truth: PathLike | None = None,
+    answers: PathLike | None = None,
 ) -> pd.DataFrame:
     """Post-process the final blend's test maps into masks; write per-step stats and, when the
-    test truth is known (the synthetic ``truth`` folder), each rule's effect on the test score.
+    test truth is known (an ``answers`` file, or the synthetic ``truth`` folder), each rule's
+    effect on the test score.
 
     ``scores`` (the final score table) gives the "oof" threshold; ``layout`` the mosaics, needed
     when the mosaic rules are on (given with ``truth``, it also lets the ablation try them when
@@ -66,19 +70,20 @@ def postprocess(
     tile_set = load_tileset(tiles)
     blank = tile_set.test_blank(ids)
     mosaic = None
-    if layout is not None and (cfg.mosaic_rules.enabled or truth is not None):
+    answers = answers_file(truth, answers)
+    if layout is not None and (cfg.mosaic_rules.enabled or answers is not None):
         train = tile_set.split("train")
         mosaic = {
             "layout": read_layout(layout),
             "train_ids": train.ids,
             "train_masks": np.asarray(train.masks, dtype=bool),
         }
-    answers = read_masks(answers_file(truth), ids.tolist()) if truth is not None else None
+    truth_masks = read_masks(answers, ids.tolist()) if answers is not None else None
 
     final, table = pp.postprocess(maps, ids, blank, cfg, mosaic=mosaic)
     logger.info("post-processing:\n%s", table.to_string(index=False))
-    if answers is not None:
-        effects = pp.ablation(maps, ids, blank, answers, cfg, mosaic)
+    if truth_masks is not None:
+        effects = pp.ablation(maps, ids, blank, truth_masks, cfg, mosaic)
     else:  # no test truth: keep the declared output, with nothing measured
         effects = pd.DataFrame(columns=pp.ABLATION_COLUMNS)
     save_masks(masks, ids, final)
@@ -95,16 +100,19 @@ def submission(
     csv: PathLike,
     score: PathLike,
     truth: PathLike | None = None,
+    answers: PathLike | None = None,
 ) -> dict:
-    """Write the submission for every test id; score it when the test truth is known."""
+    """Write the submission for every test id; score it when the test truth is known (an
+    ``answers`` file, or the synthetic ``truth`` folder)."""
     tile_set = load_tileset(tiles)
     test_ids = tile_set.ids[tile_set.rows_of("test")].tolist()
     if not test_ids:
         raise SaltsegError(f"{tiles}: no test tiles, so nothing to submit")
     ids, final = load_masks(masks)
     write_submission(test_ids, take(masks, ids, final, test_ids), csv, expected_ids=test_ids)
-    if truth is not None:
-        result = score_files(csv, answers_file(truth))
+    answers = answers_file(truth, answers)
+    if answers is not None:
+        result = score_files(csv, answers)
         text = "\n".join(
             [f"test score: {result['score']:.4f} on {result['images']} images"]
             + [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in result.items()]

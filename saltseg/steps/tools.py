@@ -1,18 +1,24 @@
-"""Steps of the ``saltseg`` command that are not rules: check a data folder, measure mosaics."""
+"""Steps of the ``saltseg`` command that are not rules: check a data folder, hold out labelled
+tiles as a test set, measure mosaics."""
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from saltseg.data.kaggle import read_kaggle, read_tiles
+from saltseg import rle
+from saltseg.data.kaggle import png_files, read_kaggle, read_tiles
+from saltseg.data.split import holdout
 from saltseg.data.tileset import TileSet
 from saltseg.data.tileset import summary as tileset_summary
+from saltseg.errors import SaltsegError
+from saltseg.io.atomic import atomic_dir
 from saltseg.mosaic.assemble import MosaicOptions
 from saltseg.mosaic.evaluate import evaluate
 from saltseg.mosaic.layout import read_truth_layout
@@ -27,6 +33,45 @@ PathLike = str | os.PathLike
 def check_data(folder: PathLike) -> dict:
     """``saltseg check-data``: validate a Kaggle-layout folder and summarise it."""
     return tileset_summary(read_kaggle(folder))
+
+
+def split_data(source: PathLike, out: PathLike, test_fraction: float = 0.25, seed: int = 0) -> dict:
+    """``saltseg split``: a Kaggle-layout folder ``out`` whose test tiles are ``test_fraction``
+    of ``source``'s labelled tiles (stratified by coverage), with their masks in
+    ``out/answers.csv`` (``id,rle_mask``); the other labelled tiles are its train tiles.
+
+    The source's own test tiles are left out (their masks are unknown). PNGs are copied
+    byte for byte; ``out`` appears whole or not at all, and must not exist yet.
+    """
+    source, out = Path(source), Path(out)
+    if out.exists():
+        raise SaltsegError(f"{out}: already exists; choose a new folder")
+    tiles = read_kaggle(source).split("train")
+    held = holdout(tiles.table, test_fraction, seed)
+    ids = tiles.ids
+    images, masks = png_files(source / "train" / "images"), png_files(source / "train" / "masks")
+    with atomic_dir(out) as tmp:
+        for folder in ("train/images", "train/masks", "test/images"):
+            (tmp / folder).mkdir(parents=True)
+        for i, tile_id in enumerate(ids):
+            if held[i]:
+                shutil.copyfile(images[tile_id], tmp / "test" / "images" / f"{tile_id}.png")
+            else:
+                shutil.copyfile(images[tile_id], tmp / "train" / "images" / f"{tile_id}.png")
+                shutil.copyfile(masks[tile_id], tmp / "train" / "masks" / f"{tile_id}.png")
+        rles = pd.DataFrame({"id": ids, "rle_mask": [rle.encode(m) for m in tiles.masks]})
+        rles[~held].to_csv(tmp / "train.csv", index=False)
+        rles[held].to_csv(tmp / "answers.csv", index=False)
+        z = tiles.table["z"].to_numpy()
+        known = ~np.isnan(z)
+        pd.DataFrame({"id": ids[known], "z": z[known]}).to_csv(tmp / "depths.csv", index=False)
+    empty = ~tiles.masks.reshape(len(ids), -1).any(axis=1)
+    return {
+        "train_tiles": int((~held).sum()),
+        "test_tiles": int(held.sum()),
+        "test_empty": int((held & empty).sum()),
+        "answers": str(out / "answers.csv"),
+    }
 
 
 def measure_mosaics(

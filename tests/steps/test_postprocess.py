@@ -56,7 +56,7 @@ def test_postprocess_step(tmp_path, fake_mosaic) -> None:
     (tmp_path / "synth" / "truth").mkdir(parents=True)
     pd.DataFrame(
         {"id": ["te2", "te0", "te1"], "rle_mask": [encode(m) for m in truth[[2, 0, 1]]]}
-    ).to_csv(answers_file(tmp_path / "synth"), index=False)
+    ).to_csv(answers_file(truth=tmp_path / "synth"), index=False)
 
     stats = postprocess(
         probs=tmp_path / "test.npz",
@@ -119,7 +119,7 @@ def test_submission_step_writes_every_test_id_and_scores_it(tmp_path) -> None:
     save_masks(tmp_path / "masks.npz", ["te1", "te0"], salt[[1, 0]])
     (tmp_path / "synth" / "truth").mkdir(parents=True)
     pd.DataFrame({"id": ["te0", "te1"], "rle_mask": [encode(m) for m in salt]}).to_csv(
-        answers_file(tmp_path / "synth"), index=False
+        answers_file(truth=tmp_path / "synth"), index=False
     )
     result = submission(
         tmp_path / "masks.npz",
@@ -132,6 +132,16 @@ def test_submission_step_writes_every_test_id_and_scores_it(tmp_path) -> None:
     written = pd.read_csv(tmp_path / "out" / "submission.csv", keep_default_na=False)
     assert written["id"].tolist() == ["te0", "te1"] and written["rle_mask"].iloc[0] == ""
     assert "test score: 1.0000 on 2 images" in (tmp_path / "out" / "score.txt").read_text()
+    # An answers file (data.answers, e.g. from `saltseg split`) scores it the same way; here
+    # it disagrees on te1, which then scores 0.
+    pd.DataFrame({"id": ["te0", "te1"], "rle_mask": ["", ""]}).to_csv(
+        tmp_path / "answers.csv", index=False
+    )
+    result = submission(
+        tmp_path / "masks.npz", tmp_path / "tiles", tmp_path / "s.csv", tmp_path / "s.txt",
+        answers=tmp_path / "answers.csv",
+    )  # fmt: skip
+    assert result["score"] == pytest.approx(0.5) and result["nonempty_truth"] == 0
 
     save_masks(tmp_path / "short.npz", ["te0"], salt[:1])
     with pytest.raises(SaltsegError, match="short.npz: 1 id"):

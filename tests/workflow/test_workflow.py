@@ -88,6 +88,29 @@ def test_dry_run_rejects_a_bad_key_before_anything_runs(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_answers_file_scores_real_data(tmp_path):
+    # data.answers (e.g. from `saltseg split`) becomes an input of post-processing and the
+    # submission, which then measure every rule and score the submission.
+    from tests.conftest import make_kaggle_dir
+
+    make_kaggle_dir(tmp_path / "kaggle")
+    config = tmp_path / "real.yaml"
+    answers = tmp_path / "answers.csv"
+    config.write_text(
+        yaml.safe_dump({"data": {"source": str(tmp_path / "kaggle"), "answers": str(answers)}})
+    )
+    base = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(tmp_path / "run"), "-n"]
+    args = ["--configfile", str(REPO / "config" / "test.yaml"), str(config), "--", "submission"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([*base, *args], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode != 0
+    assert f"data.answers: {answers}: file not found" in proc.stdout + proc.stderr
+    answers.write_text("id,rle_mask\n")
+    proc = subprocess.run([*base, *args], capture_output=True, text=True, env=env, check=True)
+    inputs = [line for line in proc.stdout.splitlines() if line.strip().startswith("input:")]
+    assert sum(str(answers) in line for line in inputs) == 2  # postprocess and submission
+
+
 def test_rulegraph_renders(tmp_path):
     out = snakemake(tmp_path, "--rulegraph", "mermaid-js", configfile=REPO / "config" / "demo.yaml")
     for rule in ("train_fold", "make_pseudo_labels", "pretrain_on_pseudo", "postprocess"):

@@ -57,6 +57,10 @@ wildcard_constraints:
     fold=r"\d+",
 
 
+ANSWERS = config["data"]["answers"]
+if ANSWERS is not None and not Path(ANSWERS).is_file():
+    raise WorkflowError(f"config: data.answers: {ANSWERS}: file not found")
+
 if not SYNTHETIC and not Path(DATA_DIR).is_dir():
     logging.getLogger("saltseg").warning(
         "data folder %s not found: %s", DATA_DIR, KAGGLE_HINT
@@ -90,8 +94,11 @@ def data_source(wildcards=None):
 
 
 def truth(wildcards=None):
-    """The synthetic dataset's folder, whose truth/test.csv scores the test predictions."""
-    return {"truth": rules.synth.output.folder} if SYNTHETIC else {}
+    """What scores the test predictions: the synthetic dataset's folder (its truth/test.csv),
+    or the data.answers file."""
+    if SYNTHETIC:
+        return {"truth": rules.synth.output.folder}
+    return {"answers": ANSWERS} if ANSWERS else {}
 
 
 # A model's config keys that are not part of its training spec (mode is a param of its own).
