@@ -68,9 +68,9 @@ def predict(
     below ``classifier_threshold`` (default: the checkpoint's ``predict.classifier_threshold``)
     are zeroed."""
     maps, image = predict_maps(checkpoint_path, samples, **settings)
-    if classifier_threshold is None:
-        spec = load_checkpoint(checkpoint_path).spec
-        classifier_threshold = spec.predict.classifier_threshold
+    if image is not None and classifier_threshold is None:
+        classifier_threshold = load_checkpoint(checkpoint_path).spec.predict.classifier_threshold
+    # "oof" needs the truth of the fold's validation tiles: steps.train.predict_fold measures it.
     if image is not None and isinstance(classifier_threshold, float | int):
         empty_unless_salt(maps, image, float(classifier_threshold))
     return maps

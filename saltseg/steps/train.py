@@ -222,7 +222,9 @@ def predict_fold(
 
     ``settings`` is the model's ``predict`` section (batch size, TTA, snapshots, classifier
     threshold); training leaves it out of the checkpoint, so that changing it re-runs prediction
-    only. A key left out (or None) keeps the checkpoint's choice.
+    only. A key left out (or None) keeps the checkpoint's choice. With an image head, a
+    classifier threshold of "oof" is the one that maximises the metric of this fold's OOF tiles
+    (:func:`oof_classifier_threshold`), applied to the OOF and the test maps alike.
     """
     given = dict(settings or {})
     PredictSpec.parse(given, "predict")  # a bad key fails here, not deep in prediction
@@ -242,7 +244,7 @@ def predict_fold(
         tta=given.get("tta"),
     )
     threshold = given.get("classifier_threshold")
-    if threshold is None:
+    if image is not None and threshold is None:
         threshold = load_checkpoint(checkpoint).spec.predict.classifier_threshold
     if image is not None and threshold is not None:
         if threshold == "oof":
