@@ -82,19 +82,20 @@ class StageConfig(Options):
 
     @model_validator(mode="before")
     @classmethod
-    def _equal_weights(cls, data: Any) -> Any:
-        # The default is filled in here, once, so the workflow reads the weights as given.
+    def _fill_defaults(cls, data: Any) -> Any:
+        # Equal blend weights and each model's mode (its own or the stage's) are filled in here,
+        # once, so the workflow reads them as given.
         models = data.get("models") if isinstance(data, dict) else None
-        if isinstance(models, dict) and data.get("blend") is None:
+        if not isinstance(models, dict):
+            return data
+        if data.get("blend") is None:
             data = {**data, "blend": dict.fromkeys(models, 1.0)}
-        if isinstance(models, dict):  # every model gets its mode: its own or the stage's
-            mode = data.get("mode", "scratch")
-            models = {
-                name: {**m, "mode": m.get("mode") or mode} if isinstance(m, dict) else m
-                for name, m in models.items()
-            }
-            data = {**data, "models": models}
-        return data
+        mode = data.get("mode", "scratch")
+        models = {
+            name: {**m, "mode": m.get("mode") or mode} if isinstance(m, dict) else m
+            for name, m in models.items()
+        }
+        return {**data, "models": models}
 
     @model_validator(mode="after")
     def _consistent(self) -> StageConfig:

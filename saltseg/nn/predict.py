@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
-from saltseg.nn.checkpoint import load_checkpoint
+from saltseg.nn.checkpoint import Checkpoint, load_checkpoint
 from saltseg.nn.device import Compute, progress_interval, resolve_compute
 from saltseg.nn.feed import eval_batches, to_inputs, to_network
 from saltseg.nn.geometry import Geometry
@@ -67,9 +67,10 @@ def predict(
     the settings). With an image head, the maps of tiles whose empty/non-empty probability is
     below ``classifier_threshold`` (default: the checkpoint's ``predict.classifier_threshold``)
     are zeroed."""
-    maps, image = predict_maps(checkpoint_path, samples, **settings)
+    ckpt = load_checkpoint(checkpoint_path)
+    maps, image = predict_maps(ckpt, samples, **settings)
     if image is not None and classifier_threshold is None:
-        classifier_threshold = load_checkpoint(checkpoint_path).spec.predict.classifier_threshold
+        classifier_threshold = ckpt.spec.predict.classifier_threshold
     # "oof" needs the truth of the fold's validation tiles: steps.train.predict_fold measures it.
     if image is not None and isinstance(classifier_threshold, float | int):
         empty_unless_salt(maps, image, float(classifier_threshold))
@@ -85,7 +86,7 @@ def empty_unless_salt(maps: np.ndarray, image: np.ndarray, threshold: float) -> 
 
 
 def predict_maps(
-    checkpoint_path: str | os.PathLike,
+    checkpoint: str | os.PathLike | Checkpoint,
     samples: Samples,
     *,
     device: str = "auto",
@@ -100,16 +101,17 @@ def predict_maps(
 
     The mean over the selected snapshots (best | final | cycles | all | [names]) and TTA views
     (the identity plus e.g. "hflip") of the sigmoid outputs. Settings left at None come from the
-    checkpoint's spec (its ``predict`` section). ``device``, ``threads`` and ``precision`` are
-    resolved by :func:`saltseg.nn.device.resolve_compute`.
+    checkpoint's spec (its ``predict`` section). ``checkpoint`` is a path or an already loaded
+    Checkpoint (callers that also read its spec load it once). ``device``, ``threads`` and
+    ``precision`` are resolved by :func:`saltseg.nn.device.resolve_compute`.
     """
-    ckpt = load_checkpoint(checkpoint_path)
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     spec: ModelSpec = ckpt.spec
     names = ckpt.select(spec.predict.snapshots if snapshots is None else snapshots)
     tta = list(spec.predict.tta if tta is None else tta)
     unknown = [t for t in tta if t not in TTAS]
     if unknown:
-        raise SaltsegError(f"{checkpoint_path}: unknown TTA {unknown[0]!r} (choose from {TTAS})")
+        raise SaltsegError(f"{ckpt.path}: unknown TTA {unknown[0]!r} (choose from {TTAS})")
     batch_size = batch_size or spec.predict.batch_size
     image_head = spec.model.image_head
     if len(samples) == 0:

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from saltseg import rle
 from saltseg.data.kaggle import png_files, read_kaggle, read_tiles
 from saltseg.data.split import holdout
 from saltseg.data.tileset import TileSet
 from saltseg.data.tileset import summary as tileset_summary
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_dir
+from saltseg.io.submission import write_submission
 from saltseg.mosaic.assemble import MosaicOptions
 from saltseg.mosaic.evaluate import evaluate
 from saltseg.mosaic.layout import read_truth_layout
@@ -49,23 +49,24 @@ def split_data(source: PathLike, out: PathLike, test_fraction: float = 0.25, see
     tiles = read_kaggle(source).split("train")
     held = holdout(tiles.table, test_fraction, seed)
     ids = tiles.ids
-    images, masks = png_files(source / "train" / "images"), png_files(source / "train" / "masks")
+    image_files = png_files(source / "train" / "images")
+    mask_files = png_files(source / "train" / "masks")
     with atomic_dir(out) as tmp:
         for folder in ("train/images", "train/masks", "test/images"):
             (tmp / folder).mkdir(parents=True)
         for i, tile_id in enumerate(ids):
             if held[i]:
-                shutil.copyfile(images[tile_id], tmp / "test" / "images" / f"{tile_id}.png")
+                shutil.copyfile(image_files[tile_id], tmp / "test" / "images" / f"{tile_id}.png")
             else:
-                shutil.copyfile(images[tile_id], tmp / "train" / "images" / f"{tile_id}.png")
-                shutil.copyfile(masks[tile_id], tmp / "train" / "masks" / f"{tile_id}.png")
-        rles = pd.DataFrame({"id": ids, "rle_mask": [rle.encode(m) for m in tiles.masks]})
-        rles[~held].to_csv(tmp / "train.csv", index=False)
-        rles[held].to_csv(tmp / "answers.csv", index=False)
+                shutil.copyfile(image_files[tile_id], tmp / "train" / "images" / f"{tile_id}.png")
+                shutil.copyfile(mask_files[tile_id], tmp / "train" / "masks" / f"{tile_id}.png")
+        masks = np.asarray(tiles.masks, dtype=bool)
+        write_submission(ids[~held], masks[~held], tmp / "train.csv")
+        write_submission(ids[held], masks[held], tmp / "answers.csv")
         z = tiles.table["z"].to_numpy()
         known = ~np.isnan(z)
         pd.DataFrame({"id": ids[known], "z": z[known]}).to_csv(tmp / "depths.csv", index=False)
-    empty = ~tiles.masks.reshape(len(ids), -1).any(axis=1)
+    empty = ~masks.reshape(len(ids), -1).any(axis=1)
     return {
         "train_tiles": int((~held).sum()),
         "test_tiles": int(held.sum()),

@@ -233,8 +233,9 @@ def predict_fold(
     _, val_rows = _fold_rows(tile_set, folds, fold)
     test_rows = tile_set.rows_of("test")
     rows = np.concatenate([val_rows, test_rows])
+    ckpt = load_checkpoint(checkpoint)
     maps, image = predict_maps(
-        checkpoint,
+        ckpt,
         _samples(tile_set, rows, z, with_masks=False),
         device=device,
         threads=threads,
@@ -245,7 +246,7 @@ def predict_fold(
     )
     threshold = given.get("classifier_threshold")
     if image is not None and threshold is None:
-        threshold = load_checkpoint(checkpoint).spec.predict.classifier_threshold
+        threshold = ckpt.spec.predict.classifier_threshold
     if image is not None and threshold is not None:
         if threshold == "oof":
             n = len(val_rows)

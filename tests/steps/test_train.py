@@ -194,6 +194,8 @@ def test_predict_fold_measures_the_image_head_threshold_on_its_oof_tiles(prepare
         return maps, image  # even rows have salt in the fixture: the head is right
 
     monkeypatch.setattr(steps, "predict_maps", fake_predict_maps)
+    # No real checkpoint: the threshold comes from the settings, the maps from the fake above.
+    monkeypatch.setattr(steps, "load_checkpoint", lambda path: path)
     steps.predict_fold(
         "unused.pt", prepared / "data", prepared / "folds.parquet", 0,
         prepared / "oof.npz", prepared / "test.npz",
