@@ -27,7 +27,8 @@ ModelName = Annotated[str, StringConstraints(pattern=f"^{_MODEL}$")]
 # a stage's blend ("stage2") or one model's fold average ("stage2/b")
 BlendName = Annotated[str, StringConstraints(pattern=f"^{_STAGE}(/{_MODEL})?$")]
 Weight = Annotated[Number, Field(ge=0.0)]
-MODES = ("scratch", "pretrain", "append")  # how a stage's folds train (see StageConfig)
+# how a stage's folds train (see StageConfig)
+MODES = ("scratch", "pretrain", "append", "refine")
 
 
 class DataConfig(Options):
@@ -72,8 +73,10 @@ class ModelConfig(ModelSpec):
 class StageConfig(Options):
     # scratch: train each fold from the spec; pretrain: pretrain on the stage's pseudo labels,
     # then fine-tune each fold from that weight; append: add pseudo labels to each fold's
-    # training set and train from scratch. The default of the stage's models (the 1st place's
-    # stage 2 pretrained model A and appended pseudo labels to model B).
+    # training set and train from scratch; refine: add them too, but start each fold from the
+    # same model's same fold of the pseudo labels' source stage (a short second schedule: the
+    # CPU recipe's stage 2). The default of the stage's models (the 1st place's stage 2
+    # pretrained model A and appended pseudo labels to model B).
     mode: choice(*MODES) = "scratch"
     pseudo: StagePseudo | None = None
     append_pseudo: AppendPseudo = AppendPseudo()
@@ -157,6 +160,10 @@ class Config(Options):
                 raise ValueError(
                     f"stages.{stage}.pseudo.from: {cfg.pseudo.source!r} is not an earlier stage"
                 )
+        for stage, cfg in self.stages.items():
+            for name, model in cfg.models.items():
+                if model.mode == "refine":
+                    _check_refine(stage, name, model, self.stages[cfg.pseudo.source], cfg)
         for name in self.final.blend:
             stage, _, model = name.partition("/")
             if stage not in self.stages or (model and model not in self.stages[stage].models):
@@ -167,6 +174,24 @@ class Config(Options):
         """Every setting, defaults included, without the anchor holders."""
         out = self.to_dict()
         return {k: v for k, v in out.items() if not k.startswith("_")}
+
+
+def _check_refine(
+    stage: str, name: str, model: ModelConfig, source: StageConfig, cfg: StageConfig
+) -> None:
+    """A refined fold model starts from the source stage's fold model of the same name, so
+    that one must exist with the same network and input."""
+    where = f"stages.{stage}.models.{name}"
+    origin = cfg.pseudo.source
+    if name not in source.models:
+        raise ValueError(f"{where}: mode refine starts from {origin}'s model {name!r}, which "
+                         f"{origin} does not have")  # fmt: skip
+    theirs = source.models[name]
+    for key in ("model", "input"):
+        if getattr(theirs, key) != getattr(model, key):
+            raise ValueError(
+                f"{where}: mode refine needs the same {key} section as {origin}'s {name!r}"
+            )
 
 
 def stage_order(stages: Any) -> list[str]:

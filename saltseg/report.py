@@ -83,14 +83,17 @@ def report_markdown(
     figure: str,
     mosaic_summary: dict | None = None,
     mosaic_png: str | None = None,
+    predictions_png: str | None = None,
 ) -> str:
-    """The report's markdown; ``figure`` and ``mosaic_png`` are paths relative to it."""
+    """The report's markdown; ``figure`` and the other pictures are paths relative to it."""
     lines = ["# saltseg report", ""]
     lines += ["## Test score", "", "```", test_score.strip(), "```", ""]
     lines += [f"![stages]({figure})", ""]
     for stage, table in stage_tables.items():
         title = "Final blend" if stage == "final" else f"Stage {stage.removeprefix('stage')}"
         lines += [f"## {title}: out-of-fold metric", "", markdown_table(table), ""]
+    if predictions_png is not None:
+        lines += ["## Predictions", "", f"![out-of-fold predictions]({predictions_png})", ""]
     for stage, counts in pseudo_counts.items():
         lines += [f"## Pseudo labels for {stage}", ""]
         lines += [markdown_table(pd.DataFrame([counts])), ""]

@@ -67,6 +67,20 @@ def test_a_model_can_train_in_a_mode_of_its_own():
         workflow_config(d, "config.yaml")
 
 
+def test_refine_needs_the_same_network_in_the_source_stage():
+    d = copy.deepcopy(load(REPO / "config" / "test.yaml"))
+    d["stages"]["stage2"]["mode"] = "refine"
+    assert workflow_config(d)["stages"]["stage2"]["models"]["a"]["mode"] == "refine"
+    a = copy.deepcopy(d["stages"]["stage2"]["models"]["a"])  # not the YAML alias of stage 1's
+    d["stages"]["stage2"]["models"]["a"] = {**a, "input": {**a["input"], "pad": 64}}
+    with pytest.raises(SaltsegError, match="stage2.models.a: mode refine needs the same input"):
+        workflow_config(d, "test.yaml")
+    d["stages"]["stage2"]["models"] = {"b": d["stages"]["stage3"]["models"]["b"]}
+    d["final"]["blend"] = {"stage3": 1.0}
+    with pytest.raises(SaltsegError, match="refine starts from stage1's model 'b', which stage1"):
+        workflow_config(d, "test.yaml")
+
+
 def test_committed_schema_is_generated_from_the_models():
     committed = (REPO / "workflow" / "schemas" / "config.schema.json").read_text()
     assert committed == json_schema(), "run: saltseg schema workflow/schemas/config.schema.json"

@@ -8,11 +8,17 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from saltseg import report as report_lib
+from saltseg.data.tileset import load_tileset
+from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_path
 from saltseg.io.figures import save_figure
+from saltseg.io.ids import id_rows
+from saltseg.io.probs import load_probs
+from saltseg.prediction_figure import pick_examples, predictions_figure
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,31 @@ def benchmark_seconds(files: Sequence[PathLike], root: PathLike = BENCHMARKS) ->
     return out
 
 
+def plot_predictions(
+    tiles: PathLike, oof: PathLike, png: PathLike, *, n: int = 12, threshold: float = 0.5
+) -> None:
+    """Out-of-fold predictions of the final blend on ``n`` labelled tiles across the range of
+    salt coverage: tile, true mask, probability (the rows of ``pick_examples``)."""
+    ids, maps = load_probs(oof)
+    ids = ids.astype(str)
+    tile_set = load_tileset(tiles)
+    rows, missing = id_rows(tile_set.ids, ids)
+    if missing:
+        raise SaltsegError(f"{oof}: id {missing[0]!r} is not in the prepared data")
+    truth = np.asarray(tile_set.masks[rows])
+    pick = pick_examples(truth, n)
+    fig = predictions_figure(
+        np.asarray(tile_set.images[rows[pick]]),
+        truth[pick],
+        maps[pick],
+        ids[pick],
+        threshold=threshold,
+        title=f"Out-of-fold predictions of the final blend ({len(ids)} labelled tiles; "
+        "white: the threshold's contour)",
+    )
+    save_figure(fig, png, dpi=80)
+
+
 def report(
     stage_scores: Sequence[PathLike],
     final_scores: PathLike,
@@ -53,6 +84,7 @@ def report(
     *,
     mosaic_summary: PathLike | None = None,
     mosaic_png: PathLike | None = None,
+    predictions_png: PathLike | None = None,
     benchmarks: Sequence[PathLike] = (),
     benchmarks_root: PathLike = BENCHMARKS,
 ) -> None:
@@ -71,6 +103,7 @@ def report(
         figure=os.path.relpath(figure, here),
         mosaic_summary=json.loads(Path(mosaic_summary).read_text()) if mosaic_summary else None,
         mosaic_png=os.path.relpath(mosaic_png, here) if mosaic_png else None,
+        predictions_png=os.path.relpath(predictions_png, here) if predictions_png else None,
     )
     save_figure(report_lib.stages_figure(stage_tables, times), figure, dpi=110)
     with atomic_path(markdown) as tmp:

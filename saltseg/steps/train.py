@@ -114,19 +114,20 @@ def train_fold(
     """Train one fold: on the other folds' tiles, validated on this fold's tiles.
 
     mode "scratch" trains from the spec; "pretrain" starts from ``init`` (a model pretrained on
-    pseudo labels); "append" adds the pseudo-labelled test tiles ``pseudo`` to the training set.
+    pseudo labels); "append" adds the pseudo-labelled test tiles ``pseudo`` to the training set;
+    "refine" does both, ``init`` being an earlier stage's model of this fold.
     """
     if mode not in MODES:
         raise SaltsegError(f"train_fold: unknown mode {mode!r} (choose from {', '.join(MODES)})")
-    if mode == "pretrain" and init is None:
-        raise SaltsegError("train_fold: pretrain mode needs the pretrained model (init)")
+    if mode in ("pretrain", "refine") and init is None:
+        raise SaltsegError(f"train_fold: {mode} mode needs the model to start from (init)")
     tile_set = load_tileset(tiles)
     z = tile_set.depths()
     train_rows, val_rows = _fold_rows(tile_set, folds, fold)
     train_set = _samples(tile_set, train_rows, z)
-    if mode == "append":
+    if mode in ("append", "refine"):
         if pseudo is None:
-            raise SaltsegError("train_fold: append mode needs pseudo labels")
+            raise SaltsegError(f"train_fold: {mode} mode needs pseudo labels")
         extra = _pseudo_samples(tile_set, pseudo, z, (append_pseudo or {}).get("max_images"))
         logger.info("fold %d: adding %d pseudo-labelled tiles", fold, len(extra.images))
         train_set = _concat(train_set, extra)
@@ -140,7 +141,7 @@ def train_fold(
         checkpoint,
         history,
         curves,
-        init_checkpoint=init if mode == "pretrain" else None,
+        init_checkpoint=init if mode in ("pretrain", "refine") else None,
         device=device,
         threads=threads,
         precision=precision,

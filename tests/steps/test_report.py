@@ -2,9 +2,14 @@
 
 import json
 
+import numpy as np
 import pandas as pd
+import pytest
 
-from saltseg.steps.report import report
+from saltseg.data.tileset import TileSet, save_tileset
+from saltseg.errors import SaltsegError
+from saltseg.io.probs import save_probs
+from saltseg.steps.report import plot_predictions, report
 
 
 def write_benchmark(path, seconds):
@@ -58,3 +63,21 @@ def test_report_step(tmp_path):
     assert "stage1/a/train_fold" in text and "total 1.0 min" in text
     assert "![stages](report/stages.png)" in text
     assert (tmp_path / "report" / "stages.png").stat().st_size > 1000
+
+
+def test_plot_predictions_draws_oof_tiles(tmp_path):
+    n = 6
+    images = np.random.default_rng(0).integers(0, 255, (n, 101, 101), dtype=np.uint8)
+    masks = np.zeros((n, 101, 101), bool)
+    for k in range(1, n):
+        masks[k, : 15 * k] = True
+    table = pd.DataFrame({"id": [f"t{k}" for k in range(n)], "split": "train", "z": 1.0,
+                          "coverage": masks.mean(axis=(1, 2)), "blank": False})  # fmt: skip
+    save_tileset(TileSet(table, images, masks), tmp_path / "data")
+    save_probs(tmp_path / "oof.npz", table["id"][::-1], masks[::-1] * 0.9)
+    plot_predictions(tmp_path / "data", tmp_path / "oof.npz", tmp_path / "p.png", n=4)
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+    save_probs(tmp_path / "bad.npz", ["nope"], masks[:1] * 1.0)
+    with pytest.raises(SaltsegError, match="bad.npz: id 'nope' is not in the prepared data"):
+        plot_predictions(tmp_path / "data", tmp_path / "bad.npz", tmp_path / "q.png")
+    assert not (tmp_path / "q.png").exists()

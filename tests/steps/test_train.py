@@ -110,6 +110,31 @@ def test_pretrain_mode_starts_from_the_pretrained_weights(prepared, captured):
     assert captured[0][1]["init_checkpoint"] == "pre.pt"
 
 
+def test_refine_mode_adds_pseudo_labels_and_starts_from_the_earlier_fold(prepared, captured):
+    save_masks(prepared / "pseudo.npz", ["te1", "te3"], np.ones((2, 101, 101), bool))
+    steps.train_fold(
+        prepared / "data",
+        prepared / "folds.parquet",
+        1,
+        SPEC,
+        "m.pt",
+        "h.csv",
+        "c.png",
+        mode="refine",
+        pseudo=prepared / "pseudo.npz",
+        init="stage1_fold1.pt",
+    )
+    ((args, kwargs),) = captured
+    assert ids_of(args[1]) == [0, 4, 6, 9, 11]
+    assert kwargs["init_checkpoint"] == "stage1_fold1.pt"
+    for missing in ({"init": "a.pt"}, {"pseudo": prepared / "pseudo.npz"}):
+        with pytest.raises(SaltsegError, match="train_fold: refine mode needs"):
+            steps.train_fold(
+                prepared / "data", prepared / "folds.parquet", 1, SPEC, "m.pt", "h.csv", "c.png",
+                mode="refine", **missing,
+            )  # fmt: skip
+
+
 def test_pretrain_on_pseudo_validates_on_labelled_tiles(prepared, captured):
     save_masks(prepared / "pseudo.npz", ["te0", "te2"], np.ones((2, 101, 101), bool))
     steps.pretrain_on_pseudo(
@@ -121,7 +146,7 @@ def test_pretrain_on_pseudo_validates_on_labelled_tiles(prepared, captured):
 
 
 def test_errors_name_the_problem(prepared, captured):
-    with pytest.raises(SaltsegError, match="pretrain mode needs the pretrained model"):
+    with pytest.raises(SaltsegError, match="pretrain mode needs the model to start from"):
         steps.train_fold(
             prepared / "data", prepared / "folds.parquet", 0, SPEC, "m.pt", "h.csv", "c.png",
             mode="pretrain",

@@ -64,6 +64,7 @@ def test_dry_run_dag_of_default_config(tmp_path):
         "blend_final": 1,
         "postprocess": 1,
         "plot_mosaics": 1,
+        "plot_predictions": 1,
         "submission": 1,
         "report": 1,
         "all": 1,
@@ -111,6 +112,22 @@ def test_answers_file_scores_real_data(tmp_path):
     assert sum(str(answers) in line for line in inputs) == 2  # postprocess and submission
 
 
+def test_refine_mode_trains_each_fold_from_the_source_stage_fold(tmp_path):
+    cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    cfg["stages"]["stage2"]["mode"] = "refine"
+    config = tmp_path / "refine.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    out = snakemake(tmp_path, "-n", "results/stage2/blend/scores.csv", configfile=config)
+    assert "pretrain_on_pseudo" not in job_counts(out)
+    lines = [line.strip() for line in out.splitlines()]
+    output = "output: results/stage2/models/a/fold1/"
+    at = lines.index(next(x for x in lines if x.startswith(output)))
+    fold1 = lines[at - 1]  # the job's input line
+    assert fold1.startswith("input:") and "results/stage1/models/a/fold1/model.pt" in fold1
+    assert "results/stage1/models/a/fold0/model.pt" not in fold1
+    assert "results/stage2/pseudo/labels.npz" in fold1
+
+
 def test_rulegraph_renders(tmp_path):
     out = snakemake(tmp_path, "--rulegraph", "mermaid-js", configfile=REPO / "config" / "demo.yaml")
     for rule in ("train_fold", "make_pseudo_labels", "pretrain_on_pseudo", "postprocess"):
@@ -144,6 +161,8 @@ def test_whole_dag_writes_a_valid_submission(finished_run):
     report = (results / "report.md").read_text()
     for section in ("Stage 1", "Stage 3", "Final blend", "Pseudo labels for stage2", "Wall time"):
         assert section in report
+    assert "![out-of-fold predictions](report/predictions.png)" in report
+    assert (results / "report" / "predictions.png").stat().st_size > 10_000
     # every stage wrote its OOF table with a blend row
     for stage in ("stage1", "stage2", "stage3"):
         scores = pd.read_csv(results / stage / "blend" / "scores.csv")

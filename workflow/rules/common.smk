@@ -120,10 +120,11 @@ def pretrain_spec(wildcards):
 
 
 def train_fold_inputs(wildcards):
-    """Pseudo labels (append mode) or the pretrained model (pretrain mode) of the model."""
+    """Pseudo labels (append, pretrain and refine modes), the pretrained model (pretrain) or the
+    pseudo source stage's model of the same fold (refine)."""
     mode = model_config(wildcards)["mode"]
     inputs = {}
-    if mode in ("pretrain", "append"):
+    if mode != "scratch":
         inputs["pseudo"] = expand(
             rules.make_pseudo_labels.output.labels, stage=wildcards.stage
         )[0]
@@ -132,6 +133,13 @@ def train_fold_inputs(wildcards):
             rules.pretrain_on_pseudo.output.checkpoint,
             stage=wildcards.stage,
             model=wildcards.model,
+        )[0]
+    if mode == "refine":
+        inputs["init"] = expand(
+            rules.train_fold.output.checkpoint,
+            stage=config["stages"][wildcards.stage]["pseudo"]["from"],
+            model=wildcards.model,
+            fold=wildcards.fold,
         )[0]
     return inputs
 

@@ -1,6 +1,20 @@
 # The report: what each stage reached, pseudo-label counts, test score and wall time per rule.
 
 
+rule plot_predictions:
+    input:
+        unpack(tileset),
+        oof=rules.blend_final.output.oof,
+    output:
+        png="results/report/predictions.png",
+    log:
+        "results/logs/plot_predictions.log",
+    conda:
+        "../envs/saltseg.yaml"
+    script:
+        "../scripts/plot_predictions.py"
+
+
 rule report:
     input:
         unpack(report_inputs),
@@ -9,6 +23,7 @@ rule report:
         ablation=rules.postprocess.output.ablation,
         submission=rules.submission.output.csv,
         score=rules.submission.output.score,
+        predictions_png=rules.plot_predictions.output.png,
     output:
         markdown="results/report.md",
         figure="results/report/stages.png",
