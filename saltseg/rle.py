@@ -34,12 +34,14 @@ def decode(rle: str | float | None, shape: tuple[int, int] = (TILE, TILE)) -> np
     if not text:
         return mask.reshape(w, h).T
     tokens = text.split()
-    if len(tokens) % 2:
-        raise SaltsegError(f"odd number of values ({len(tokens)}) in RLE")
+    if text.lower() in ("nan", "none", "null", "na"):
+        raise SaltsegError(f"{text!r} is not an RLE (an empty mask is an empty field)")
     try:
         values = np.array([int(t) for t in tokens], dtype=np.int64)
     except ValueError:
         raise SaltsegError(f"non-integer value in RLE: {text[:40]!r}") from None
+    if len(tokens) % 2:
+        raise SaltsegError(f"odd number of values ({len(tokens)}) in RLE")
     starts, lengths = values[0::2], values[1::2]
     if (starts < 1).any():
         raise SaltsegError("RLE start < 1 (starts are 1-indexed)")

@@ -3,13 +3,18 @@
 Layout: ``train/images/*.png``, ``train/masks/*.png``, ``test/images/*.png`` (optional),
 ``train.csv`` (``id,rle_mask``, optional) and ``depths.csv`` (``id,z``; may cover only train ids).
 Real-file quirks handled: RGB images with three equal channels (or 8-bit grey), salt masks as
-16-bit 0/65535 PNGs and empty masks as 8-bit zeros.
+16-bit 0/65535 PNGs and empty masks as 8-bit zeros. A PNG's header (size, bit depth, colour
+type) is checked before it is decoded, so a small file declaring a huge image costs nothing;
+macOS "._*.png" AppleDouble files are skipped with a note.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import struct
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,39 +25,71 @@ import pandas as pd
 from saltseg import rle
 from saltseg.data.tileset import TILE, TileSet, blank_tiles, is_tileset, load_tileset
 from saltseg.errors import SaltsegError
+from saltseg.io.csvfile import read_id_csv
 
 logger = logging.getLogger(__name__)
 
 
-def _read_png(path: Path) -> np.ndarray:
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None:
-        raise SaltsegError(f"{path}: unreadable PNG")
-    if data.ndim == 3:
-        if data.shape[2] == 4:
-            data = data[:, :, :3]
-        if data.shape[2] != 3 or not (
-            np.array_equal(data[:, :, 0], data[:, :, 1])
-            and np.array_equal(data[:, :, 0], data[:, :, 2])
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPES = {0: "grey", 2: "RGB", 3: "palette", 4: "grey+alpha", 6: "RGBA"}
+
+
+def _not_png(data: bytes) -> str:
+    """What a file that is not a PNG looks like, for the error message."""
+    if not data:
+        return "empty file, not a PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG data, not a PNG"
+    if data.startswith((b"GIF8", b"BM", b"II*\x00", b"MM\x00*")):
+        return "an image in another format, not a PNG"
+    return "not a PNG file"
+
+
+def png_header(path: Path, data: bytes) -> tuple[int, int, int, int]:
+    """(height, width, bit depth, colour type) from a PNG's IHDR chunk; SaltsegError otherwise."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise SaltsegError(f"{path}: {_not_png(data)}")
+    if len(data) < 29 or data[12:16] != b"IHDR":
+        raise SaltsegError(f"{path}: truncated or corrupt PNG (no header chunk)")
+    width, height = struct.unpack(">II", data[16:24])
+    return height, width, data[24], data[25]
+
+
+def _read_png(path: Path, bit_depths: tuple[int, ...]) -> np.ndarray:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SaltsegError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    height, width, depth, colour = png_header(path, data)
+    # Checked before decoding: a few hundred bytes can declare gigabytes of pixels.
+    if (height, width) != (TILE, TILE):
+        raise SaltsegError(f"{path}: expected {TILE}x{TILE} pixels, got {height}x{width}")
+    if colour not in _COLOUR_TYPES:
+        raise SaltsegError(f"{path}: corrupt PNG header (colour type {colour})")
+    if depth not in bit_depths and colour != 3:
+        kinds = " or ".join(f"{d}-bit" for d in bit_depths)
+        raise SaltsegError(f"{path}: expected {kinds} pixels, got {depth}-bit")
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise SaltsegError(f"{path}: unreadable PNG (truncated or corrupt data)")
+    if decoded.ndim == 3:
+        if decoded.shape[2] == 4:
+            decoded = decoded[:, :, :3]
+        if decoded.shape[2] != 3 or not (
+            np.array_equal(decoded[:, :, 0], decoded[:, :, 1])
+            and np.array_equal(decoded[:, :, 0], decoded[:, :, 2])
         ):
             raise SaltsegError(f"{path}: colour channels differ; expected a grey image")
-        data = data[:, :, 0]
-    if data.shape != (TILE, TILE):
-        raise SaltsegError(
-            f"{path}: expected {TILE}x{TILE} pixels, got {data.shape[0]}x{data.shape[1]}"
-        )
-    return data
+        decoded = decoded[:, :, 0]
+    return decoded
 
 
 def _read_image(path: Path) -> np.ndarray:
-    data = _read_png(path)
-    if data.dtype != np.uint8:
-        raise SaltsegError(f"{path}: expected an 8-bit image, got {data.dtype}")
-    return data
+    return _read_png(path, (8,))
 
 
 def _read_mask(path: Path) -> np.ndarray:
-    data = _read_png(path)
+    data = _read_png(path, (8, 16))
     top = np.iinfo(data.dtype).max
     values = np.unique(data)
     if not np.isin(values, [0, top]).all():
@@ -61,18 +98,41 @@ def _read_mask(path: Path) -> np.ndarray:
     return data > 0
 
 
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV's own warnings off: a bad file gets saltseg's one line, not a second one."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 def _read_all(paths: list[Path], reader) -> np.ndarray:
     out_shape = (len(paths), TILE, TILE)
     if not paths:
         return np.zeros(out_shape, dtype=np.uint8)
     # cv2 releases the GIL while decoding, so threads decode PNGs in parallel.
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+    with _quiet_opencv(), ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
         return np.stack(list(pool.map(reader, paths, chunksize=256)))
 
 
 def png_files(folder: Path) -> dict[str, Path]:
-    """The PNG files of a folder by id (the file name without .png)."""
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    """The PNG files of a folder by id (the file name without .png); macOS AppleDouble files
+    ("._<name>.png", metadata written next to files copied from a Mac) are skipped."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        raise SaltsegError(f"{folder}: unreadable folder ({exc.strerror or exc})") from None
+    pngs = [p for p in entries if p.suffix.lower() == ".png"]
+    apple = [p for p in pngs if p.name.startswith("._")]
+    if apple:
+        logger.warning(
+            "%s: skipped %d macOS metadata file(s) (._*.png, e.g. %s)", folder, len(apple),
+            apple[0].name,
+        )  # fmt: skip
+    files = [p for p in pngs if not p.name.startswith("._")]
     found: dict[str, Path] = {}
     for p in files:
         if p.stem in found:
@@ -81,34 +141,54 @@ def png_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise SaltsegError(f"{path}: unreadable CSV ({str(exc).splitlines()[0]})") from None
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SaltsegError(f"{path}: missing column(s) {missing}; expected {','.join(columns)}")
+def _read_depths(path: Path) -> pd.Series:
+    df = read_id_csv(path, ["id", "z"])
+    df["id"] = df["id"].str.strip()  # "id, z" style files pad the values
     dup = df["id"][df["id"].duplicated()]
     if len(dup):
         raise SaltsegError(f"{path}: duplicate id {dup.iloc[0]!r}")
-    return df
-
-
-def _read_depths(path: Path) -> pd.Series:
-    df = _read_csv(path, ["id", "z"])
-    z = pd.to_numeric(df["z"].str.strip(), errors="coerce")
-    bad = z.isna() & (df["z"].str.strip() != "")
+    text = df["z"].str.strip()
+    z = pd.to_numeric(text, errors="coerce")
+    bad = (z.isna() & (text != "")) | np.isinf(z) | (z < 0)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SaltsegError(
-            f"{path}: non-numeric depth {df['z'].iloc[i]!r} for id {df['id'].iloc[i]!r}"
+        what = (
+            "non-numeric"
+            if np.isnan(z.iloc[i])
+            else "non-finite"
+            if np.isinf(z.iloc[i])
+            else "negative"
         )
+        raise SaltsegError(f"{path}: {what} depth {df['z'].iloc[i]!r} for id {df['id'].iloc[i]!r}")
     return pd.Series(z.to_numpy(dtype=np.float64), index=df["id"].to_numpy())
 
 
+def _check_depth_ids(path: Path, depths: pd.Series, ids: list[str]) -> None:
+    """Warn about tiles without a depth (they get the median) and depths of no tile."""
+    known = depths.dropna().index
+    without = [i for i in ids if i not in known]
+    if without:
+        logger.warning(
+            "%s: no depth for %d of %d tiles (e.g. %r); they get the median depth",
+            path, len(without), len(ids), without[0],
+        )  # fmt: skip
+    unused = depths.index.difference(ids)
+    if len(unused):
+        logger.warning("%s: %d id(s) match no tile (e.g. %r)", path, len(unused), unused[0])
+
+
+def _optional_file(path: Path) -> bool:
+    """Whether an optional file is there; something else under its name is an error."""
+    if path.is_file():
+        return True
+    if os.path.lexists(path):
+        kind = "a folder" if path.is_dir() else "a broken link or a link loop"
+        raise SaltsegError(f"{path}: {kind}, not a file")
+    return False
+
+
 def _check_train_csv(path: Path, train_ids: list[str], masks: np.ndarray) -> None:
-    df = _read_csv(path, ["id", "rle_mask"])
+    df = read_id_csv(path, ["id", "rle_mask"])
     known = set(train_ids)
     extra = [i for i in df["id"] if i not in known]
     if extra:
@@ -145,6 +225,8 @@ def read_kaggle(root: str | os.PathLike) -> TileSet:
     if not images_by_id:
         raise SaltsegError(f"{image_dir}: no PNG images")
     test_dir = root / "test" / "images"
+    if os.path.lexists(test_dir) and not test_dir.is_dir():
+        raise SaltsegError(f"{test_dir}: not a folder (a file, a broken link or a link loop)")
     test_by_id = png_files(test_dir) if test_dir.is_dir() else {}
     both = sorted(set(test_by_id) & set(images_by_id))
     if both:
@@ -156,11 +238,12 @@ def read_kaggle(root: str | os.PathLike) -> TileSet:
     train_masks = _read_all([masks_by_id[i] for i in train_ids], _read_mask).astype(bool)
     test_images = _read_all([test_by_id[i] for i in test_ids], _read_image)
 
-    if (root / "train.csv").is_file():
+    if _optional_file(root / "train.csv"):
         _check_train_csv(root / "train.csv", train_ids, train_masks)
     depths_path = root / "depths.csv"
-    if depths_path.is_file():
+    if _optional_file(depths_path):
         depths = _read_depths(depths_path)
+        _check_depth_ids(depths_path, depths, train_ids + test_ids)
     else:
         logger.warning("%s not found: depths unknown", depths_path)
         depths = pd.Series(dtype=np.float64)

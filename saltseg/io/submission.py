@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,20 +11,15 @@ import pandas as pd
 from saltseg import metric, rle
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_path
+from saltseg.io.csvfile import read_id_csv
 
 
 def read_rle_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read an ``id,rle_mask`` CSV with every id once and every RLE valid."""
-    path = Path(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SaltsegError(f"{path}: unreadable CSV ({str(exc).splitlines()[0]})") from None
+    df = read_id_csv(path, ["id", "rle_mask"])
     if list(df.columns[:2]) != ["id", "rle_mask"]:
-        raise SaltsegError(f"{path}: expected columns id,rle_mask, got {','.join(df.columns)}")
-    dup = df["id"][df["id"].duplicated()]
-    if len(dup):
-        raise SaltsegError(f"{path}: duplicate id {dup.iloc[0]!r}")
+        got = ",".join(map(str, df.columns))
+        raise SaltsegError(f"{path}: expected columns id,rle_mask first, got {got[:60]!r}")
     return df[["id", "rle_mask"]]
 
 

@@ -67,8 +67,10 @@ def save_checkpoint(
         "spec": spec.to_dict(),
         "in_channels": int(in_channels),
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    # Saved through a file object: torch roots the zip archive at a path's name, and the
+    # temporary name is random, so the same training would not give the same bytes.
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:

@@ -277,6 +277,7 @@ def train(
     snapshots = {**tracker.snapshots, "final": _state(model)}
     snapshots["best"] = tracker.best_state if tracker.best_state is not None else snapshots["final"]
     save_checkpoint(checkpoint_path, snapshots, spec, spec.in_channels)
+    Path(f"{history_csv}.partial").unlink(missing_ok=True)  # an earlier failed run's
     frame = history.frame()
     plot_history(frame, curves_png)
     if val_set is not None:

@@ -9,6 +9,7 @@ training history) read and write the paths a step hands them."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 import os
@@ -93,4 +94,10 @@ def bind(step: Callable[..., Any], smk: Any) -> dict[str, Any]:
 def run_rule(smk: Any, step: Callable[..., Any]) -> Any:
     """What every script in workflow/scripts does: bind the rule's files and settings to its
     step and run it, logging to the rule's log file."""
-    return run_step(smk.log[0] if smk.log else None, step, **bind(step, smk))
+
+    # Bound inside run_step, so that a rule whose files do not fit its step also logs why.
+    @functools.wraps(step)
+    def bound() -> Any:
+        return step(**bind(step, smk))
+
+    return run_step(smk.log[0] if smk.log else None, bound)

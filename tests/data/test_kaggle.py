@@ -59,7 +59,7 @@ def expect_error(root, match):
 def test_unreadable_png(kaggle_dir):
     root, _ = kaggle_dir
     (root / "train" / "images" / "tr0001.png").write_bytes(b"not a png")
-    expect_error(root, r"tr0001\.png: unreadable PNG")
+    expect_error(root, r"tr0001\.png: not a PNG file")
 
 
 def test_wrong_size(kaggle_dir):

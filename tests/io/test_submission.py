@@ -52,7 +52,7 @@ def test_writer_requires_every_expected_id_once(tmp_path):
         ("id,rle_mask\na,\nb,\nc,\nd,\n", "unexpected id"),
         ("id,rle_mask\na,\na,\nb,\nc,\n", "duplicate id 'a'"),
         ("id,rle_mask\na,1 2 3\nb,\nc,\n", "bad RLE for id 'a'"),
-        ("name,mask\na,\n", "expected columns id,rle_mask"),
+        ("name,mask\na,\n", "no id,rle_mask header \\(the first line is 'name,mask'\\)"),
     ],
 )
 def test_score_rejects_bad_submissions(tmp_path, body, match):

@@ -120,6 +120,8 @@ def test_without_validation_best_is_final_and_runs_repeat(tmp_path):
     second = run(tmp_path, spec, name="b")
     assert first["val_metric"].isna().all()
     assert first["train_loss"].tolist() == second["train_loss"].tolist()  # seeded
+    # The same training gives the same checkpoint file, byte for byte.
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
     snaps = snapshots(tmp_path / "a.pt")
     assert set(snaps) == {"best", "final"}
     assert all(torch.equal(snaps["best"][k], snaps["final"][k]) for k in snaps["final"])
@@ -206,6 +208,8 @@ def test_a_failed_run_leaves_no_outputs(tmp_path):
         run(tmp_path, tiny_spec(phases), val_set=tiles(3))
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.csv").exists()
     assert (tmp_path / "m.csv.partial").exists()  # kept for diagnosis
+    run(tmp_path, tiny_spec(), val_set=tiles(3))  # a later run that succeeds removes it
+    assert (tmp_path / "m.csv").exists() and not (tmp_path / "m.csv.partial").exists()
 
 
 def test_bf16_training_the_gpu_path_on_the_cpu(tmp_path):

@@ -112,6 +112,28 @@ def test_answers_file_scores_real_data(tmp_path):
     assert sum(str(answers) in line for line in inputs) == 2  # postprocess and submission
 
 
+def test_without_test_tiles_the_dag_stops_before_anything_runs(tmp_path):
+    from tests.conftest import make_kaggle_dir
+
+    make_kaggle_dir(tmp_path / "kaggle")
+    shutil.rmtree(tmp_path / "kaggle" / "test")
+    config = tmp_path / "real.yaml"
+    config.write_text(yaml.safe_dump({"data": {"source": str(tmp_path / "kaggle")}}))
+    base = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(tmp_path / "run"), "-n"]
+    args = ["--configfile", str(REPO / "config" / "test.yaml"), str(config), "--"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([*base, *args], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode != 0
+    assert (
+        "no test tiles in test/images, so no pseudo labels; without them run stage 1 and its "
+        "OOF metric: snakemake results/stage1/blend/scores.csv"
+    ) in proc.stdout + proc.stderr
+    assert not (tmp_path / "run" / "results").exists()
+    target = "results/stage1/blend/scores.csv"
+    proc = subprocess.run([*base, *args, target], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and job_counts(proc.stdout)["train_fold"] == 2
+
+
 def test_refine_mode_trains_each_fold_from_the_source_stage_fold(tmp_path):
     cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
     cfg["stages"]["stage2"]["mode"] = "refine"

@@ -67,6 +67,40 @@ if not SYNTHETIC and not Path(DATA_DIR).is_dir():
     )
 
 
+def _has_test_tiles():
+    """Whether the data folder holds test PNGs: the synthetic data always does; a folder not
+    there yet is reported by prepare_data."""
+    folder = Path(DATA_DIR) / "test" / "images"
+    if SYNTHETIC or not Path(DATA_DIR).is_dir():
+        return True
+    return folder.is_dir() and any(
+        p.suffix.lower() == ".png" and not p.name.startswith("._") for p in folder.iterdir()
+    )
+
+
+HAS_TEST_TILES = _has_test_tiles()
+
+
+def needs_test_tiles(what):
+    """An input function of the rules that need test tiles: without them, the DAG stops
+    before anything runs, naming the targets that work without."""
+
+    def check(wildcards):
+        if not HAS_TEST_TILES:
+            oof_only = [
+                f"results/{s}/blend/scores.csv"
+                for s in STAGES
+                if stage_config(s)["pseudo"] is None
+            ]
+            raise WorkflowError(
+                f"{DATA_DIR}: no test tiles in test/images, so no {what}; without them run "
+                f"stage 1 and its OOF metric: snakemake {' '.join(oof_only)} ..."
+            )
+        return {}
+
+    return check
+
+
 def config_at(*keys):
     """A params function: the config value at ``keys``, each formatted with the job's
     wildcards ("{stage}"), as PyPSA-Eur's config_provider does."""

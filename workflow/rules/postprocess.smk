@@ -3,6 +3,7 @@
 
 rule postprocess:
     input:
+        unpack(needs_test_tiles("submission")),
         unpack(tileset),
         unpack(mosaic_layout),
         unpack(truth),

@@ -3,6 +3,7 @@
 
 rule make_pseudo_labels:
     input:
+        unpack(needs_test_tiles("pseudo labels")),
         unpack(tileset),
         probs=pseudo_probs,
     output:

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The README's real-data figures of config/cpu.yaml, on the CPU:
+#   1. a held-out split of the labelled tiles (saltseg split: a quarter become test tiles whose
+#      masks go into answers.csv, stratified by salt coverage, seed 0);
+#   2. the whole DAG on it (snakemake with data.answers: submission and report), timed;
+#   3. benchmarks/run_summary.py: OOF metric per stage and model (empty and non-empty tiles),
+#      pseudo-label counts, the held-out test score, wall time per rule.
+# With FULL=1, then the whole DAG on DATA_DIR itself (all labelled tiles, all test tiles: the
+# OOF metric over every labelled tile and a submission for Kaggle), summarised the same way.
+#   bash benchmarks/real_cpu.sh ../shared/data/tgs-public [WORK_DIR]
+# Runs take hours on 2 cores; each run's Snakemake output is in WORK_DIR/<run>/snakemake.log,
+# and an interrupted run resumes where it stopped when started again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || { echo "usage: bash benchmarks/real_cpu.sh DATA_DIR [WORK_DIR]"; exit 2; }
+[ -d "$1" ] || { echo "real_cpu: $1: no such folder"; exit 1; }
+DATA=$(realpath "$1")
+WORK=$(realpath -m "${2:-real_cpu_runs}")
+BIN=${BIN:-$PWD/.venv/bin}
+CORES=${CORES:-2}
+CONFIG=${CONFIG:-$PWD/config/cpu.yaml}
+mkdir -p "$WORK"
+
+run() {  # run NAME DATA_CONFIG: the whole DAG in WORK/NAME, then its summary
+  local dir=$WORK/$1 start end
+  mkdir -p "$dir"
+  echo "real_cpu: $1: snakemake --configfile $CONFIG --config \"data=$2\""
+  start=$(date +%s)
+  "$BIN/snakemake" -s "$PWD/Snakefile" -d "$dir" --cores "$CORES" --resources gpu=1 \
+    --configfile "$CONFIG" --config "data=$2" > "$dir/snakemake.log" 2>&1 \
+    || { echo "real_cpu: $1 failed; see $dir/snakemake.log"; tail -5 "$dir/snakemake.log"; exit 1; }
+  end=$(date +%s)
+  echo "## $1"
+  PYTHONPATH="$PWD" "$BIN/python" benchmarks/run_summary.py "$dir" \
+    --minutes "$("$BIN/python" -c "print(($end - $start) / 60)")"
+}
+
+SPLIT=$WORK/split
+[ -f "$SPLIT/answers.csv" ] || "$BIN/saltseg" split "$DATA" "$SPLIT" --test-fraction 0.25 --seed 0
+run heldout "{'source': '$SPLIT', 'answers': '$SPLIT/answers.csv'}"
+if [ "${FULL:-0}" = 1 ]; then
+  run full "{'source': '$DATA'}"
+fi
