@@ -42,9 +42,7 @@ def read_id_csv(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame
     missing = [c for c in columns if c not in df.columns]
     if missing and len(missing) == len(columns):
         first = ",".join(map(str, df.columns))
-        raise SaltsegError(
-            f"{path}: no {expected} header (the first line is {_shown(first)})"
-        )
+        raise SaltsegError(f"{path}: no {expected} header (the first line is {_shown(first)})")
     if missing:
         raise SaltsegError(f"{path}: missing column(s) {missing}; expected {expected}")
     dup = df["id"][df["id"].duplicated()]
