@@ -326,3 +326,16 @@ def test_prepare_data_rejects_bad_folders_through_snakemake(tmp_path, case, brea
     log = (run / "results" / "logs" / "prepare_data.log").read_text().strip().splitlines()
     assert f"{root / names}: {says}" in log[-1]  # the log ends with the error
     assert tree_digest(root) == before
+
+
+@pytest.mark.parametrize("command", ["mosaic", "split"])
+def test_other_commands_reading_a_folder_reject_it_alike(tmp_path, command):
+    root = tmp_path / "data"
+    make_kaggle_dir(root)
+    (root / "train.csv").write_bytes(b"")
+    before = tree_digest(root)
+    out = tmp_path / ("out.parquet" if command == "mosaic" else "split")
+    proc = run_cli(tmp_path, command, str(root), str(out))
+    assert_one_line_error(proc, str(root / "train.csv"), "empty file; expected a header")
+    assert tree_digest(root) == before and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
