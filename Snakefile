@@ -8,6 +8,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+report: "workflow/report/workflow.rst"
+
+
 # config.yaml is the default; a --configfile replaces it instead of being merged into it, so
 # config/demo.yaml does not inherit config.yaml's models.
 if not workflow.overwrite_configfiles:
@@ -28,3 +31,4 @@ rule all:
     input:
         rules.report.output.markdown,
         rules.submission.output.csv,
+        rules.summarise_data.output.summary,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -48,6 +52,32 @@ class Compute:
         return model.to(self.device).to(memory_format=torch.channels_last)
 
 
+_held_slots: list = []  # open lock files: a slot stays this process's until it exits
+
+
+def pick_gpu(count: int, lock_dir: str | os.PathLike | None = None) -> int:
+    """A GPU of ``count`` that no other saltseg job holds, claimed until this process exits.
+
+    With ``--resources gpu=N`` Snakemake runs up to N GPU jobs at once; each takes the first GPU
+    whose lock file (one per GPU, in ``lock_dir``: the temporary folder by default) it can lock,
+    so N jobs on N GPUs never share one. Locks go with the process, also when it is killed.
+    When every GPU is taken (more jobs than GPUs) jobs share them by process id.
+    """
+    folder = Path(lock_dir or os.environ.get("SALTSEG_GPU_LOCKS") or tempfile.gettempdir())
+    for index in range(count):
+        fh = open(folder / f"saltseg-gpu{index}.lock", "a")  # noqa: SIM115 - held until exit
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        _held_slots.append(fh)
+        return index
+    index = os.getpid() % count
+    logger.warning("all %d GPUs are held by other saltseg jobs; sharing cuda:%d", count, index)
+    return index
+
+
 def resolve_device(device: str = "auto", threads: int = 2) -> torch.device:
     """Resolve "auto" to cuda when available, else cpu; on CPU use ``threads`` threads."""
     name = str(device).strip().lower()
@@ -64,6 +94,10 @@ def resolve_device(device: str = "auto", threads: int = 2) -> torch.device:
             raise SaltsegError(f"device: threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
     elif dev.type == "cuda":
+        # "cuda" without an index on a machine with several GPUs: a GPU of its own per job.
+        if dev.index is None and torch.cuda.device_count() > 1:
+            dev = torch.device("cuda", pick_gpu(torch.cuda.device_count()))
+            torch.cuda.set_device(dev)
         # TF32 convolutions/matmuls: free speed, no visible effect on segmentation quality.
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True

@@ -27,6 +27,15 @@ from saltseg.nn.history import HistoryWriter, plot_history
 from saltseg.nn.losses import SegLoss, total_loss
 from saltseg.nn.network import build_model, check_output_shape
 from saltseg.nn.outputs import split_outputs
+from saltseg.nn.resume import (
+    fingerprint,
+    load_resume,
+    remove_resume,
+    resume_file,
+    rng_state,
+    save_resume,
+    set_rng_state,
+)
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import SALTNET_KEYS, ModelSpec, OptimizerSpec, PhaseSpec
 
@@ -131,6 +140,9 @@ class _Tracker:
         else:
             self.since_phase_best += 1
 
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
 
 def train_epoch(
     model: nn.Module,
@@ -212,6 +224,31 @@ class _Run:
     bar: tqdm
     tracker: _Tracker = field(default_factory=_Tracker)
     epoch: int = 0
+    resume_path: Path | None = None
+    fingerprint: str = ""
+
+    def save_state(
+        self, number: int, phase_epoch: int, done: bool, optimizer, per_batch, plateau
+    ) -> None:
+        """The resume state after an epoch: enough to continue with the next one."""
+        if self.resume_path is None:
+            return
+        state = {
+            "fingerprint": self.fingerprint,
+            "epoch": self.epoch,
+            "phase": number,
+            "phase_epoch": phase_epoch,
+            "phase_done": done,
+            "steps": self.bar.n,
+            "model": _state(self.model),
+            "optimizer": optimizer.state_dict(),
+            "per_batch": per_batch.state_dict() if per_batch is not None else None,
+            "plateau": plateau.state_dict() if plateau is not None else None,
+            "tracker": self.tracker.to_dict(),
+            "history": self.history.rows,
+            "rng": rng_state(self.loader.sampler.generator, self.loader.dataset.augment),
+        }
+        save_resume(self.resume_path, state)
 
 
 def train(
@@ -253,6 +290,9 @@ def train(
     check_output_shape(model, spec.in_channels, spec.input.pad)
     loader = train_loader(train_set, spec, compute, seed)
     total_steps = sum(p.epochs for p in spec.train.phases) * len(loader)
+    resume_path = resume_file(checkpoint_path)
+    key = fingerprint(spec, train_set, val_set, seed, init_checkpoint, init_snapshot)
+    state = load_resume(resume_path, key)
     history = HistoryWriter(history_csv)
     try:
         with (
@@ -262,10 +302,18 @@ def train(
             ) as bar,
         ):
             run = _Run(
-                spec, model, loader, Geometry.from_spec(spec.input), val_set, compute, history, bar
-            )
+                spec, model, loader, Geometry.from_spec(spec.input), val_set, compute, history, bar,
+                resume_path=resume_path, fingerprint=key,
+            )  # fmt: skip
+            if state is not None:
+                _restore(run, state)
             for number, phase in enumerate(spec.train.phases, start=1):
-                _run_phase(run, number, phase)
+                if state is not None and (
+                    number < state["phase"] or (number == state["phase"] and state["phase_done"])
+                ):
+                    continue
+                resume = state if state is not None and number == state["phase"] else None
+                _run_phase(run, number, phase, resume)
     except BaseException:
         # Keep the partial history for diagnosis, but never under the output's name.
         partial = Path(f"{history_csv}.partial")
@@ -277,6 +325,7 @@ def train(
     snapshots = {**tracker.snapshots, "final": _state(model)}
     snapshots["best"] = tracker.best_state if tracker.best_state is not None else snapshots["final"]
     save_checkpoint(checkpoint_path, snapshots, spec, spec.in_channels)
+    remove_resume(resume_path)
     Path(f"{history_csv}.partial").unlink(missing_ok=True)  # an earlier failed run's
     frame = history.frame()
     plot_history(frame, curves_png)
@@ -307,18 +356,43 @@ def _schedulers(run: _Run, phase: PhaseSpec, optimizer: torch.optim.Optimizer):
     return None, None
 
 
-def _run_phase(run: _Run, number: int, phase: PhaseSpec) -> None:
-    """Train one phase, writing one history row per epoch."""
+def _restore(run: _Run, state: dict) -> None:
+    """Continue a run from its resume state: weights, snapshots, history and random streams."""
+    run.model.load_state_dict(state["model"])
+    for key, value in state["tracker"].items():
+        setattr(run.tracker, key, value)
+    run.epoch = state["epoch"]
+    for row in state["history"]:
+        run.history.write(row)
+    run.bar.update(state["steps"])
+    set_rng_state(state["rng"], run.loader.sampler.generator, run.loader.dataset.augment)
+    logger.info(
+        "resuming after epoch %d (phase %d, epoch %d of it) from %s",
+        run.epoch, state["phase"], state["phase_epoch"], run.resume_path,
+    )  # fmt: skip
+
+
+def _run_phase(run: _Run, number: int, phase: PhaseSpec, resume: dict | None = None) -> None:
+    """Train one phase, writing one history row per epoch (from the resume state's epoch on)."""
     criterion = SegLoss(phase.loss)
     optimizer = make_optimizer(run.model, phase.optimizer)
     per_batch, plateau = _schedulers(run, phase, optimizer)
+    first = 0
+    if resume is not None:
+        optimizer.load_state_dict(resume["optimizer"])
+        if per_batch is not None:
+            per_batch.load_state_dict(resume["per_batch"])
+        if plateau is not None:
+            plateau.load_state_dict(resume["plateau"])
+        first = resume["phase_epoch"]
     cycle_epochs = phase.epochs // phase.schedule.cycles if phase.schedule.name == "cosine" else 0
     if phase.early_stopping and run.val_set is None:
         logger.warning("phase %s: early stopping needs a validation set; ignored", phase.name)
     tracker = run.tracker
-    tracker.new_phase()
+    if resume is None:
+        tracker.new_phase()
     logger.info("phase %d (%s): %d epochs, loss %s", number, phase.name, phase.epochs, phase.loss)
-    for e in range(phase.epochs):
+    for e in range(first, phase.epochs):
         start = time.perf_counter()
         train_loss, seen, lr = train_epoch(
             run.model, run.loader, run.spec, run.geometry, criterion, optimizer, run.compute,
@@ -352,14 +426,18 @@ def _run_phase(run: _Run, number: int, phase: PhaseSpec) -> None:
             plateau.step(val_metric if run.val_set is not None else train_loss)
         if cycle_epochs and (e + 1) % cycle_epochs == 0:
             tracker.snapshots[f"cycle{number}_{(e + 1) // cycle_epochs}"] = _state(run.model)
-        if run.val_set is None:
-            continue
-        tracker.update(val_metric, run.model)
-        if phase.early_stopping and tracker.since_phase_best >= phase.early_stopping:
+        stop = False
+        if run.val_set is not None:
+            tracker.update(val_metric, run.model)
+            stop = bool(phase.early_stopping) and tracker.since_phase_best >= phase.early_stopping
+        if stop:
             logger.info(
                 "phase %s: no better metric for %d epochs; back to its best (%.4f)",
                 phase.name, phase.early_stopping, tracker.phase_metric,
             )  # fmt: skip
             run.model.load_state_dict(tracker.phase_state)
             run.bar.update((phase.epochs - e - 1) * len(run.loader))
+        done = stop or e + 1 == phase.epochs
+        run.save_state(number, e + 1, done, optimizer, per_batch, plateau)
+        if stop:
             break

@@ -46,6 +46,13 @@ def prepare_data(source: PathLike, tiles: PathLike, hint: str = "") -> dict:
     return facts
 
 
+def summarise_data(tiles: PathLike, summary: PathLike) -> dict:
+    """The prepared tile set's counts and ranges (the report's data section) as JSON."""
+    facts = tileset_summary(read_tiles(tiles))
+    write_json(summary, facts, sort_keys=False)
+    return facts
+
+
 def make_folds(tiles: PathLike, folds: PathLike, scheme: Mapping | None = None) -> None:
     """Cross-validation folds of the train tiles (``id, fold``; blank tiles get -1)."""
     s = folds_lib.FoldsScheme.parse(scheme, "folds")

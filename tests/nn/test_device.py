@@ -48,3 +48,19 @@ def test_bad_settings_are_one_line_errors(kwargs, message) -> None:
 def test_cuda_without_a_gpu_is_an_error() -> None:
     with pytest.raises(SaltsegError, match="CUDA is not available"):
         resolve_compute("cuda")
+
+
+def test_gpu_jobs_each_take_a_gpu_of_their_own(tmp_path, monkeypatch):
+    from saltseg.nn import device as device_module
+
+    monkeypatch.setattr(device_module, "_held_slots", [])
+    assert device_module.pick_gpu(3, tmp_path) == 0
+    assert device_module.pick_gpu(3, tmp_path) == 1  # the first is locked (by this process)
+    assert device_module.pick_gpu(3, tmp_path) == 2
+    assert device_module.pick_gpu(3, tmp_path) in (0, 1, 2)  # all taken: shared
+    held = device_module._held_slots
+    assert len(held) == 3
+    held[1].close()  # a job that ends frees its GPU
+    assert device_module.pick_gpu(3, tmp_path) == 1
+    for fh in device_module._held_slots:
+        fh.close()

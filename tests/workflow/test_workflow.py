@@ -65,6 +65,7 @@ def test_dry_run_dag_of_default_config(tmp_path):
         "postprocess": 1,
         "plot_mosaics": 1,
         "plot_predictions": 1,
+        "summarise_data": 1,
         "submission": 1,
         "report": 1,
         "all": 1,
@@ -194,6 +195,29 @@ def test_whole_dag_writes_a_valid_submission(finished_run):
     assert {"epoch", "phase", "lr", "train_loss", "val_metric", "images_per_s"} <= set(history)
 
 
+@pytest.mark.slow
+def test_html_report_holds_the_runs_figures(finished_run):
+    workdir, config = finished_run
+    snakemake(workdir, "--report", "results/report.html", configfile=config)
+    html = (workdir / "results" / "report.html").read_text()
+    for entry in (
+        "summary.json",  # data, and the mosaics'
+        "curves.png",
+        "scores.csv",
+        "counts.json",
+        "predictions.png",
+        "mosaics.png",
+        "ablation.csv",
+        "stages.png",
+        "submission.csv",
+        "test_score.txt",
+        "post-processing",
+        "runtime",
+    ):
+        assert entry in html, entry
+    assert (workdir / "results" / "data" / "summary.json").exists()
+
+
 def rerun_counts(workdir: Path, config: Path, edit) -> dict[str, int]:
     # A JSON round trip unshares the YAML anchors, so an edit touches one place only.
     cfg = json.loads(json.dumps(yaml.safe_load(config.read_text())))
@@ -228,7 +252,7 @@ def test_postprocess_change_reruns_postprocessing_only(finished_run):
         cfg["postprocess"]["min_component"] = 25
 
     counts = rerun_counts(workdir, config, edit)
-    assert set(counts) == {"postprocess", "plot_mosaics", "submission", "report", "all"}
+    assert set(counts) == {"postprocess", "plot_mosaics", "submission", "report", "all"}, counts
 
 
 @pytest.mark.slow

@@ -25,7 +25,12 @@ rule blend_stage:
     output:
         oof="results/{stage}/blend/oof.npz",
         test="results/{stage}/blend/test.npz",
-        scores="results/{stage}/blend/scores.csv",
+        scores=report(
+            "results/{stage}/blend/scores.csv",
+            caption="../report/stage_scores.rst",
+            category="{stage}",
+            labels={"stage": "{stage}", "figure": "OOF scores"},
+        ),
     log:
         "results/logs/{stage}/blend_stage.log",
     conda:
@@ -44,7 +49,12 @@ rule blend_final:
     output:
         oof="results/final/oof.npz",
         test="results/final/test.npz",
-        scores="results/final/scores.csv",
+        scores=report(
+            "results/final/scores.csv",
+            caption="../report/final_scores.rst",
+            category="final",
+            labels={"figure": "OOF scores"},
+        ),
     log:
         "results/logs/blend_final.log",
     conda:

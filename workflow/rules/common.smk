@@ -74,7 +74,8 @@ def _has_test_tiles():
     if SYNTHETIC or not Path(DATA_DIR).is_dir():
         return True
     return folder.is_dir() and any(
-        p.suffix.lower() == ".png" and not p.name.startswith("._") for p in folder.iterdir()
+        p.suffix.lower() == ".png" and not p.name.startswith("._")
+        for p in folder.iterdir()
     )
 
 

@@ -25,11 +25,31 @@ rule prepare_data:
         "results/logs/prepare_data.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         source=DATA_DIR,
         hint=KAGGLE_HINT,
     script:
         "../scripts/prepare_data.py"
+
+
+rule summarise_data:
+    input:
+        unpack(tileset),
+    output:
+        summary=report(
+            "results/data/summary.json",
+            caption="../report/data_summary.rst",
+            category="data",
+        ),
+    log:
+        "results/logs/summarise_data.log",
+    conda:
+        "../envs/saltseg.yaml"
+    script:
+        "../scripts/summarise_data.py"
 
 
 rule make_folds:
@@ -52,13 +72,20 @@ rule build_mosaic:
         unpack(tileset),
     output:
         layout="results/mosaic/layout.parquet",
-        summary="results/mosaic/summary.json",
+        summary=report(
+            "results/mosaic/summary.json",
+            caption="../report/mosaic_summary.rst",
+            category="mosaics",
+        ),
     log:
         "results/logs/build_mosaic.log",
     benchmark:
         "results/benchmarks/build_mosaic.tsv"
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         settings=config_at("mosaic"),
     script:

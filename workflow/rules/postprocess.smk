@@ -11,8 +11,18 @@ rule postprocess:
         scores=rules.blend_final.output.scores,
     output:
         masks="results/postprocess/masks.npz",
-        stats="results/postprocess/stats.csv",
-        ablation="results/postprocess/ablation.csv",
+        stats=report(
+            "results/postprocess/stats.csv",
+            caption="../report/postprocess_stats.rst",
+            category="post-processing",
+            labels={"figure": "tiles changed"},
+        ),
+        ablation=report(
+            "results/postprocess/ablation.csv",
+            caption="../report/ablation.rst",
+            category="post-processing",
+            labels={"figure": "ablation"},
+        ),
     log:
         "results/logs/postprocess.log",
     conda:
@@ -29,8 +39,18 @@ rule submission:
         unpack(truth),
         masks=rules.postprocess.output.masks,
     output:
-        csv="results/submission.csv",
-        score="results/test_score.txt",
+        csv=report(
+            "results/submission.csv",
+            caption="../report/submission.rst",
+            category="final",
+            labels={"figure": "submission"},
+        ),
+        score=report(
+            "results/test_score.txt",
+            caption="../report/test_score.rst",
+            category="final",
+            labels={"figure": "test score"},
+        ),
     log:
         "results/logs/submission.log",
     conda:
@@ -45,7 +65,12 @@ rule plot_mosaics:
         layout=rules.build_mosaic.output.layout,
         masks=rules.postprocess.output.masks,
     output:
-        png="results/report/mosaics.png",
+        png=report(
+            "results/report/mosaics.png",
+            caption="../report/mosaics.rst",
+            category="mosaics",
+            labels={"figure": "largest mosaics"},
+        ),
     log:
         "results/logs/plot_mosaics.log",
     conda:

@@ -6,7 +6,12 @@ rule plot_predictions:
         unpack(tileset),
         oof=rules.blend_final.output.oof,
     output:
-        png="results/report/predictions.png",
+        png=report(
+            "results/report/predictions.png",
+            caption="../report/predictions.rst",
+            category="final",
+            labels={"figure": "predictions"},
+        ),
     log:
         "results/logs/plot_predictions.log",
     conda:
@@ -26,7 +31,12 @@ rule report:
         predictions_png=rules.plot_predictions.output.png,
     output:
         markdown="results/report.md",
-        figure="results/report/stages.png",
+        figure=report(
+            "results/report/stages.png",
+            caption="../report/stages_figure.rst",
+            category="runtime",
+            labels={"figure": "OOF metric and wall time"},
+        ),
     log:
         "results/logs/report.log",
     conda:

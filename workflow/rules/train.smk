@@ -8,7 +8,12 @@ rule make_pseudo_labels:
         probs=pseudo_probs,
     output:
         labels="results/{stage}/pseudo/labels.npz",
-        counts="results/{stage}/pseudo/counts.json",
+        counts=report(
+            "results/{stage}/pseudo/counts.json",
+            caption="../report/pseudo_counts.rst",
+            category="{stage}",
+            labels={"stage": "{stage}", "figure": "pseudo labels"},
+        ),
     log:
         "results/logs/{stage}/make_pseudo_labels.log",
     conda:
@@ -36,6 +41,8 @@ rule pretrain_on_pseudo:
     threads: runtime("threads")
     resources:
         gpu=1,
+        mem_mb=8000,
+        runtime=720,
     params:
         spec=pretrain_spec,
         device=runtime("device"),
@@ -52,7 +59,13 @@ rule train_fold:
     output:
         checkpoint="results/{stage}/models/{model}/fold{fold}/model.pt",
         history="results/{stage}/models/{model}/fold{fold}/history.csv",
-        curves="results/{stage}/models/{model}/fold{fold}/curves.png",
+        curves=report(
+            "results/{stage}/models/{model}/fold{fold}/curves.png",
+            caption="../report/curves.rst",
+            category="{stage}",
+            subcategory="{model}",
+            labels={"model": "{model}", "fold": "{fold}", "figure": "training curves"},
+        ),
     log:
         "results/logs/{stage}/{model}/train_fold{fold}.log",
     benchmark:
@@ -62,6 +75,8 @@ rule train_fold:
     threads: runtime("threads")
     resources:
         gpu=1,
+        mem_mb=8000,
+        runtime=720,
     params:
         spec=model_spec,
         mode=config_at("stages", "{stage}", "models", "{model}", "mode"),
@@ -89,6 +104,8 @@ rule predict_fold:
     threads: runtime("threads")
     resources:
         gpu=1,
+        mem_mb=8000,
+        runtime=120,
     params:
         settings=config_at("stages", "{stage}", "models", "{model}", "predict"),
         device=runtime("device"),
