@@ -235,16 +235,27 @@ def predict_fold(
     test_rows = tile_set.rows_of("test")
     rows = np.concatenate([val_rows, test_rows])
     ckpt = load_checkpoint(checkpoint)
-    maps, image = predict_maps(
-        ckpt,
-        _samples(tile_set, rows, z, with_masks=False),
-        device=device,
-        threads=threads,
-        precision=precision,
-        batch_size=given.get("batch_size"),
-        snapshots=given.get("snapshots"),
-        tta=given.get("tta"),
-    )
+    common = {
+        "device": device,
+        "threads": threads,
+        "precision": precision,
+        "batch_size": given.get("batch_size"),
+        "snapshots": given.get("snapshots"),
+    }
+    test_tta = given.get("test_tta")
+    if test_tta is None:
+        maps, image = predict_maps(
+            ckpt, _samples(tile_set, rows, z, with_masks=False), tta=given.get("tta"), **common
+        )
+    else:  # the OOF tiles with the model's TTA, the test tiles with their own
+        val_maps, val_image = predict_maps(
+            ckpt, _samples(tile_set, val_rows, z, with_masks=False), tta=given.get("tta"), **common
+        )
+        test_maps, test_image = predict_maps(
+            ckpt, _samples(tile_set, test_rows, z, with_masks=False), tta=test_tta, **common
+        )
+        maps = np.concatenate([val_maps, test_maps])
+        image = None if val_image is None else np.concatenate([val_image, test_image])
     threshold = given.get("classifier_threshold")
     if image is not None and threshold is None:
         threshold = ckpt.spec.predict.classifier_threshold

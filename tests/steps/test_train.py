@@ -239,3 +239,26 @@ def test_predict_fold_measures_the_image_head_threshold_on_its_oof_tiles(prepare
     test_ids, test = load_probs(prepared / "test.npz")
     emptied = [i for i, m in zip(test_ids, test, strict=True) if m.max() == 0]
     assert emptied == ["te1", "te3"]  # rows 9 and 11
+
+
+def test_predict_fold_can_predict_test_tiles_with_their_own_tta(prepared, monkeypatch):
+    from saltseg.io.probs import load_probs
+
+    def fake_predict_maps(checkpoint, samples, tta=None, **settings):
+        value = 0.9 if tta else 0.6  # tells which TTA each tile was predicted with
+        return np.full((len(samples), 101, 101), value, np.float32), None
+
+    monkeypatch.setattr(steps, "predict_maps", fake_predict_maps)
+    monkeypatch.setattr(steps, "load_checkpoint", lambda path: path)
+    for settings, oof_value, test_value in (
+        ({"tta": ["hflip"]}, 0.9, 0.9),
+        ({"tta": ["hflip"], "test_tta": []}, 0.9, 0.6),
+    ):
+        steps.predict_fold(
+            "unused.pt", prepared / "data", prepared / "folds.parquet", 0,
+            prepared / "oof.npz", prepared / "test.npz", settings=settings,
+        )  # fmt: skip
+        oof_ids, oof = load_probs(prepared / "oof.npz")
+        test_ids, test = load_probs(prepared / "test.npz")
+        assert oof_ids.tolist() == ["tr0", "tr4", "tr6"] and len(test_ids) == 4
+        assert np.allclose(oof, oof_value, atol=0.01) and np.allclose(test, test_value, atol=0.01)
