@@ -15,8 +15,8 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from saltseg.data.folds import FoldsScheme
 from saltseg.mosaic.assemble import MosaicOptions
-from saltseg.nn.spec import DEVICES, PRECISIONS, ModelSpec, TrainSpec
-from saltseg.options import Int, Number, Options, choice
+from saltseg.nn.spec import DEVICES, PRECISIONS, SHAPE_KEYS, ModelSpec, TrainSpec
+from saltseg.options import Bool, Int, Number, Options, choice
 from saltseg.postprocess import PostprocessConfig
 from saltseg.pseudo import PseudoConfig
 from saltseg.synth.generate import SynthOptions
@@ -50,6 +50,8 @@ class RuntimeConfig(Options):
     # auto: bf16 autocast on GPUs with native bf16 (Ampere and later), float32 elsewhere
     precision: choice(*PRECISIONS) = "auto"
     threads: Annotated[Int, Field(ge=1)] = 4  # CPU threads per training/prediction job
+    # TensorBoard event files of every training job in results/tensorboard/<stage>/<model>/...
+    tensorboard: Bool = False
 
 
 class StagePseudo(PseudoConfig):
@@ -74,9 +76,9 @@ class StageConfig(Options):
     # scratch: train each fold from the spec; pretrain: pretrain on the stage's pseudo labels,
     # then fine-tune each fold from that weight; append: add pseudo labels to each fold's
     # training set and train from scratch; refine: add them too, but start each fold from the
-    # same model's same fold of the pseudo labels' source stage (a short second schedule: the
-    # CPU recipe's stage 2). The default of the stage's models (the 1st place's stage 2
-    # pretrained model A and appended pseudo labels to model B).
+    # final snapshot of the same model's same fold of the pseudo labels' source stage (a short
+    # second schedule: the CPU recipe's stage 2). The default of the stage's models (the 1st
+    # place's stage 2 pretrained model A and appended pseudo labels to model B).
     mode: choice(*MODES) = "scratch"
     pseudo: StagePseudo | None = None
     append_pseudo: AppendPseudo = AppendPseudo()
@@ -187,11 +189,15 @@ def _check_refine(
         raise ValueError(f"{where}: mode refine starts from {origin}'s model {name!r}, which "
                          f"{origin} does not have")  # fmt: skip
     theirs = source.models[name]
-    for key in ("model", "input"):
-        if getattr(theirs, key) != getattr(model, key):
+    for key in SHAPE_KEYS:
+        if getattr(theirs.model, key) != getattr(model.model, key):
             raise ValueError(
-                f"{where}: mode refine needs the same {key} section as {origin}'s {name!r}"
+                f"{where}: mode refine needs the same model.{key} as {origin}'s {name!r}"
             )
+    if theirs.input != model.input:
+        raise ValueError(
+            f"{where}: mode refine needs the same input section as {origin}'s {name!r}"
+        )
 
 
 def stage_order(stages: Any) -> list[str]:

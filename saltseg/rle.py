@@ -21,7 +21,8 @@ def encode(mask: np.ndarray) -> str:
 
 
 def decode(rle: str | float | None, shape: tuple[int, int] = (TILE, TILE)) -> np.ndarray:
-    """Decode an RLE string to a bool mask; empty string, NaN or None mean an empty mask.
+    """Decode an RLE string to a bool mask; an empty string, a float NaN (pandas' empty cell)
+    or None mean an empty mask; the text "nan" is an error (it is no RLE).
 
     Raises SaltsegError on malformed input: odd count, non-integers, starts < 1, lengths < 1,
     unsorted or overlapping runs, or runs past the end of the image.
@@ -33,9 +34,9 @@ def decode(rle: str | float | None, shape: tuple[int, int] = (TILE, TILE)) -> np
     text = str(rle).strip()
     if not text:
         return mask.reshape(w, h).T
-    tokens = text.split()
     if text.lower() in ("nan", "none", "null", "na"):
         raise SaltsegError(f"{text!r} is not an RLE (an empty mask is an empty field)")
+    tokens = text.split()
     try:
         values = np.array([int(t) for t in tokens], dtype=np.int64)
     except ValueError:

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from saltseg import rle
 from tests.conftest import make_kaggle_dir, write_image, write_mask
 
 REPO = Path(__file__).resolve().parents[1]
@@ -257,8 +258,16 @@ def test_check_data_reads_a_png_bomb_header_first(tmp_path):
 def test_accepted_quirks_come_with_a_note(tmp_path):
     root = tmp_path / "data"
     make_kaggle_dir(root)
+    one_bit = tmp_path / "one_bit.png"  # PIL's bool masks are 1-bit grey PNGs
+    mask = np.zeros((101, 101), bool)
+    mask[:40] = True
+    assert cv2.imwrite(str(one_bit), mask.astype(np.uint8) * 255, [cv2.IMWRITE_PNG_BILEVEL, 1])
+    assert one_bit.read_bytes()[24] == 1  # the header says 1 bit
+    shutil.move(one_bit, root / MASKS / "tr0001.png")
+    first_rle_line(root, rle.encode(mask))
     (root / IMAGES / "._tr0001.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
-    replace_text(root / "depths.csv", "tr0002,114", " tr0002 ,114")  # padded ids still match
+    replace_text(root / "depths.csv", "id,z", "id, z")  # padded names and ids still match
+    replace_text(root / "depths.csv", "tr0002,114", " tr0002 ,114")
     replace_text(root / "depths.csv", "te0001,", "zz0001,")
     proc = run_cli(tmp_path, "check-data", str(root))
     assert proc.returncode == 0, proc.stderr

@@ -36,7 +36,9 @@ def test_defaults_are_filled_in():
         "final": {"blend": {"stage1": 1}},
     }
     filled = workflow_config(raw)
-    assert filled["runtime"] == {"device": "auto", "precision": "auto", "threads": 4}
+    assert filled["runtime"] == {
+        "device": "auto", "precision": "auto", "threads": 4, "tensorboard": False,
+    }  # fmt: skip
     assert filled["folds"] == {"n_folds": 5, "method": "depth", "seed": 0}
     assert filled["postprocess"]["mosaic_rules"]["enabled"] is True
     assert filled["mosaic"]["min_ratio"] == 0.25

@@ -57,16 +57,19 @@ def png_header(path: Path, data: bytes) -> tuple[int, int, int, int]:
 
 def _read_png(path: Path, bit_depths: tuple[int, ...]) -> np.ndarray:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            head = fh.read(33)  # signature + IHDR: checked before reading the rest
+            height, width, depth, colour = png_header(path, head)
+            data = head + fh.read()
     except OSError as exc:
         raise SaltsegError(f"{path}: unreadable ({exc.strerror or exc})") from None
-    height, width, depth, colour = png_header(path, data)
     # Checked before decoding: a few hundred bytes can declare gigabytes of pixels.
     if (height, width) != (TILE, TILE):
         raise SaltsegError(f"{path}: expected {TILE}x{TILE} pixels, got {height}x{width}")
     if colour not in _COLOUR_TYPES:
         raise SaltsegError(f"{path}: corrupt PNG header (colour type {colour})")
-    if depth not in bit_depths and colour != 3:
+    # Palette images and 1/2/4-bit grey ones (PIL writes bool masks so) decode to 8 bits.
+    if depth not in bit_depths and colour != 3 and not (colour == 0 and depth < 8):
         kinds = " or ".join(f"{d}-bit" for d in bit_depths)
         raise SaltsegError(f"{path}: expected {kinds} pixels, got {depth}-bit")
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -143,10 +146,6 @@ def png_files(folder: Path) -> dict[str, Path]:
 
 def _read_depths(path: Path) -> pd.Series:
     df = read_id_csv(path, ["id", "z"])
-    df["id"] = df["id"].str.strip()  # "id, z" style files pad the values
-    dup = df["id"][df["id"].duplicated()]
-    if len(dup):
-        raise SaltsegError(f"{path}: duplicate id {dup.iloc[0]!r}")
     text = df["z"].str.strip()
     z = pd.to_numeric(text, errors="coerce")
     bad = (z.isna() & (text != "")) | np.isinf(z) | (z < 0)

@@ -13,6 +13,7 @@ import glob
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +25,12 @@ def _umask() -> int:
     return mask
 
 
+_HOST = socket.gethostname().split(".")[0].replace(".", "_") or "host"
+
+
 def _prefix(path: Path) -> str:
-    return f".{path.name}.pid{os.getpid()}."
+    # The host too: on a shared file system a writer on another node is not ours to judge.
+    return f".{path.name}.pid{os.getpid()}.{_HOST}."
 
 
 def _alive(pid: int) -> bool:
@@ -45,7 +50,9 @@ def remove_leftovers(path: str | os.PathLike) -> list[Path]:
     removed = []
     with contextlib.suppress(FileNotFoundError):
         for entry in path.parent.glob(f".{glob.escape(path.name)}.pid*.*"):
-            pid = entry.name[len(path.name) + 5 :].split(".", 1)[0]
+            pid, _, rest = entry.name[len(path.name) + 5 :].partition(".")
+            if not rest.startswith(f"{_HOST}."):
+                continue  # another host's writer
             if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
                 continue
             if entry.is_dir() and not entry.is_symlink():

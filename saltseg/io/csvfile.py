@@ -39,6 +39,10 @@ def read_id_csv(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame
         raise SaltsegError(f"{path}: not UTF-8 text ({bad_byte(path.read_bytes())})") from None
     except (OSError, pd.errors.ParserError) as exc:
         raise SaltsegError(f"{path}: unreadable CSV ({str(exc).splitlines()[0]})") from None
+    # Padded files ("id, z", " tr0002 ") are common; ids and column names never carry spaces.
+    df.columns = [str(c).strip() for c in df.columns]
+    if "id" in df.columns:
+        df["id"] = df["id"].str.strip()
     missing = [c for c in columns if c not in df.columns]
     if missing and len(missing) == len(columns):
         first = ",".join(map(str, df.columns))

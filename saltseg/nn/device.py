@@ -52,7 +52,7 @@ class Compute:
         return model.to(self.device).to(memory_format=torch.channels_last)
 
 
-_held_slots: list = []  # open lock files: a slot stays this process's until it exits
+_held_slots: dict[int, object] = {}  # GPU index -> its open lock file, held until exit
 
 
 def pick_gpu(count: int, lock_dir: str | os.PathLike | None = None) -> int:
@@ -63,15 +63,21 @@ def pick_gpu(count: int, lock_dir: str | os.PathLike | None = None) -> int:
     so N jobs on N GPUs never share one. Locks go with the process, also when it is killed.
     When every GPU is taken (more jobs than GPUs) jobs share them by process id.
     """
+    held = [i for i in _held_slots if i < count]
+    if held:  # a job predicting twice keeps the GPU it has
+        return held[0]
     folder = Path(lock_dir or os.environ.get("SALTSEG_GPU_LOCKS") or tempfile.gettempdir())
     for index in range(count):
-        fh = open(folder / f"saltseg-gpu{index}.lock", "a")  # noqa: SIM115 - held until exit
+        try:  # per user: another user's lock file in a shared /tmp is not ours to open
+            fh = open(folder / f"saltseg-gpu{index}-uid{os.getuid()}.lock", "a")  # noqa: SIM115
+        except OSError:
+            continue
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             fh.close()
             continue
-        _held_slots.append(fh)
+        _held_slots[index] = fh
         return index
     index = os.getpid() % count
     logger.warning("all %d GPUs are held by other saltseg jobs; sharing cuda:%d", count, index)

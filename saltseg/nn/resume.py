@@ -2,9 +2,11 @@
 
 A training job killed mid-way (kill -9, a lost node, Ctrl-C) starts again from its last finished
 epoch instead of epoch 0: weights, optimizer, schedulers, the best and cycle snapshots so far,
-the history and every random number generator the run draws from (Python, NumPy, torch, the
-sampler's and the augmentations'), so that on the CPU a resumed run gives the same history as an
-uninterrupted one. The state is only used by the same training: a fingerprint of the spec, the
+the history and the random number generators the run draws from (Python, NumPy, torch, the
+sampler's and the augmentations'), so that with augmentation in the main process (the CPU
+default, ``train.num_workers: 0``) a resumed run gives the same history as an uninterrupted one;
+DataLoader workers (the GPU default) draw augmentations from streams of their own, which a
+resumed run seeds anew. The state is only used by the same training: a fingerprint of the spec, the
 data, the seed and the start weights must match. A finished run removes it.
 """
 
@@ -74,7 +76,8 @@ def rng_state(sampler_generator: torch.Generator, augment: Any) -> dict:
         "python": random.getstate(),
         "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        # The current GPU's only: a rerun may see other GPUs (or fewer) than this run.
+        "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() else None,
         "sampler": sampler_generator.get_state(),
         "augment": [],
     }
@@ -91,8 +94,8 @@ def set_rng_state(state: dict, sampler_generator: torch.Generator, augment: Any)
     kind, keys, *rest = state["numpy"]
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))  # noqa: NPY002
     torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if state["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
     sampler_generator.set_state(state["sampler"])
     if augment is not None:
         parts = (augment, *augment.transforms)

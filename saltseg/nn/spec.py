@@ -60,6 +60,15 @@ SALTNET_KEYS = (
     "decoder_upsample",
     "deep_supervision",
 )
+# Network settings that decide the weights' shapes: what a checkpoint to start from must share.
+SHAPE_KEYS = (
+    "arch",
+    "encoder",
+    "encoder_depth",
+    "decoder_channels",
+    "decoder_attention",
+    *SALTNET_KEYS,
+)
 
 
 class NetworkSpec(Options):
@@ -291,7 +300,9 @@ class PredictSpec(Options):
     batch_size: PositiveInt = 64
     tta: unique_list(choice(*TTAS)) = ["hflip"]
     # TTA for the test tiles when it should differ from the OOF tiles' (None: the same): on a
-    # CPU, hflip doubles the cost of predicting 19,000 test tiles for a few thousandths.
+    # CPU, hflip doubles the cost of predicting 19,000 test tiles for a few thousandths. The
+    # thresholds measured on the OOF maps (postprocess "oof", classifier "oof") then come from
+    # maps predicted with ``tta`` and are applied to maps predicted with ``test_tta``.
     test_tta: unique_list(choice(*TTAS)) | None = None
     # best | final | cycles | all | a list of snapshot names
     snapshots: Snapshots = "best"

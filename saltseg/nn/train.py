@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -9,6 +10,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from tqdm import tqdm
 
 from saltseg.errors import SaltsegError
 from saltseg.metric import score
+from saltseg.nn.board import log_epoch, open_board
 from saltseg.nn.checkpoint import load_checkpoint, save_checkpoint
 from saltseg.nn.device import Compute, progress_interval, resolve_compute
 from saltseg.nn.feed import eval_batches, to_inputs, to_network, train_loader
@@ -37,20 +40,11 @@ from saltseg.nn.resume import (
     set_rng_state,
 )
 from saltseg.nn.samples import Samples
-from saltseg.nn.spec import SALTNET_KEYS, ModelSpec, OptimizerSpec, PhaseSpec
+from saltseg.nn.spec import SHAPE_KEYS, ModelSpec, OptimizerSpec, PhaseSpec
 
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
-# Network settings that must agree between an init checkpoint and the model being trained.
-_SHAPE_KEYS = (
-    "arch",
-    "encoder",
-    "encoder_depth",
-    "decoder_channels",
-    "decoder_attention",
-    *SALTNET_KEYS,
-)
 
 
 def seed_everything(seed: int) -> None:
@@ -88,7 +82,7 @@ def load_init(model: nn.Module, spec: ModelSpec, path: PathLike, snapshot: str =
             f"{path}: has {ckpt.in_channels} input channels, the model to train has "
             f"{spec.in_channels} ({', '.join(spec.input.channels)})"
         )
-    for key in _SHAPE_KEYS:
+    for key in SHAPE_KEYS:
         theirs, ours = getattr(ckpt.spec.model, key), getattr(spec.model, key)
         if theirs != ours:
             raise SaltsegError(
@@ -226,6 +220,7 @@ class _Run:
     epoch: int = 0
     resume_path: Path | None = None
     fingerprint: str = ""
+    board: Any = None  # a TensorBoard SummaryWriter, when asked for
 
     def save_state(
         self, number: int, phase_epoch: int, done: bool, optimizer, per_batch, plateau
@@ -265,6 +260,7 @@ def train(
     threads: int = 2,
     precision: str = "auto",
     seed: int = 0,
+    tensorboard: PathLike | None = None,
 ) -> pd.DataFrame:
     """Train through the spec's phases and write the checkpoint, history CSV and curves PNG.
 
@@ -272,7 +268,9 @@ def train(
     and "cycle<phase>_<k>" at the end of each cosine cycle. Early stopping ends a phase after
     ``early_stopping`` epochs without a better validation metric and restores that phase's best
     weights; the next phase starts from the current weights. ``device``, ``threads`` and
-    ``precision`` are resolved by :func:`saltseg.nn.device.resolve_compute`. Returns the history.
+    ``precision`` are resolved by :func:`saltseg.nn.device.resolve_compute`. With
+    ``tensorboard`` (a folder) each epoch's figures also go to TensorBoard event files there.
+    Returns the history.
     """
     if train_set.masks is None:
         raise SaltsegError("train: the training samples have no masks")
@@ -296,6 +294,7 @@ def train(
     history = HistoryWriter(history_csv)
     try:
         with (
+            contextlib.ExitStack() as stack,
             history,
             tqdm(
                 total=total_steps, desc="train", unit="batch", mininterval=progress_interval()
@@ -305,8 +304,12 @@ def train(
                 spec, model, loader, Geometry.from_spec(spec.input), val_set, compute, history, bar,
                 resume_path=resume_path, fingerprint=key,
             )  # fmt: skip
-            if state is not None:
-                _restore(run, state)
+            if state is not None and not _restore(run, state):
+                state = None
+            if tensorboard is not None:
+                run.board = stack.enter_context(
+                    contextlib.closing(open_board(tensorboard, first_epoch=run.epoch + 1))
+                )
             for number, phase in enumerate(spec.train.phases, start=1):
                 if state is not None and (
                     number < state["phase"] or (number == state["phase"] and state["phase_done"])
@@ -356,8 +359,18 @@ def _schedulers(run: _Run, phase: PhaseSpec, optimizer: torch.optim.Optimizer):
     return None, None
 
 
-def _restore(run: _Run, state: dict) -> None:
-    """Continue a run from its resume state: weights, snapshots, history and random streams."""
+def _restore(run: _Run, state: dict) -> bool:
+    """Continue a run from its resume state: weights, snapshots, history and random streams.
+    False, with nothing changed, when this process cannot take the state's random streams
+    (another torch version, another GPU): the run then starts from epoch 0."""
+    streams = (run.loader.sampler.generator, run.loader.dataset.augment)
+    before = rng_state(*streams)
+    try:
+        set_rng_state(state["rng"], *streams)
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        set_rng_state(before, *streams)  # as if no state had been found
+        logger.warning("%s: cannot resume (%s); starting from epoch 0", run.resume_path, exc)
+        return False
     run.model.load_state_dict(state["model"])
     for key, value in state["tracker"].items():
         setattr(run.tracker, key, value)
@@ -365,11 +378,11 @@ def _restore(run: _Run, state: dict) -> None:
     for row in state["history"]:
         run.history.write(row)
     run.bar.update(state["steps"])
-    set_rng_state(state["rng"], run.loader.sampler.generator, run.loader.dataset.augment)
     logger.info(
         "resuming after epoch %d (phase %d, epoch %d of it) from %s",
         run.epoch, state["phase"], state["phase_epoch"], run.resume_path,
     )  # fmt: skip
+    return True
 
 
 def _run_phase(run: _Run, number: int, phase: PhaseSpec, resume: dict | None = None) -> None:
@@ -416,6 +429,8 @@ def _run_phase(run: _Run, number: int, phase: PhaseSpec, resume: dict | None = N
             "images_per_s": seen / train_seconds if train_seconds > 0 else math.nan,
         }
         run.history.write(row)
+        if run.board is not None:
+            log_epoch(run.board, row)
         run.bar.set_postfix(phase=phase.name, loss=f"{train_loss:.4f}", metric=f"{val_metric:.4f}")
         logger.info(
             "epoch %d (%s %d/%d): lr %.3g, train loss %.4f, val loss %.4f, metric %.4f, %.0f img/s",

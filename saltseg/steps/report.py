@@ -19,6 +19,7 @@ from saltseg.io.figures import save_figure
 from saltseg.io.ids import id_rows
 from saltseg.io.probs import load_probs
 from saltseg.prediction_figure import pick_examples, predictions_figure
+from saltseg.steps.blend import read_oof_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +49,22 @@ def benchmark_seconds(files: Sequence[PathLike], root: PathLike = BENCHMARKS) ->
 
 
 def plot_predictions(
-    tiles: PathLike, oof: PathLike, png: PathLike, *, n: int = 12, threshold: float = 0.5
+    tiles: PathLike,
+    oof: PathLike,
+    png: PathLike,
+    *,
+    scores: PathLike | None = None,
+    threshold: float | str = 0.5,
+    n: int = 12,
 ) -> None:
     """Out-of-fold predictions of the final blend on ``n`` labelled tiles across the range of
-    salt coverage: tile, true mask, probability (the rows of ``pick_examples``)."""
+    salt coverage: tile, true mask, probability (the rows of ``pick_examples``), scored at the
+    submission's ``threshold`` ("oof": the final blend's best, from ``scores``)."""
+    if threshold == "oof":
+        if scores is None:
+            raise SaltsegError("plot_predictions: threshold oof needs the final score table")
+        threshold = read_oof_threshold(scores)
+    threshold = float(threshold)
     ids, maps = load_probs(oof)
     ids = ids.astype(str)
     tile_set = load_tileset(tiles)

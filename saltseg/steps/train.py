@@ -17,7 +17,7 @@ from saltseg.io.ids import id_rows
 from saltseg.io.masks import load_masks, save_masks
 from saltseg.io.probs import load_probs, save_probs
 from saltseg.metric import score
-from saltseg.nn.checkpoint import load_checkpoint
+from saltseg.nn.checkpoint import Checkpoint, load_checkpoint
 from saltseg.nn.predict import empty_unless_salt, predict_maps
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec, PredictSpec
@@ -110,6 +110,7 @@ def train_fold(
     device: str = "auto",
     threads: int = 2,
     precision: str = "auto",
+    tensorboard: PathLike | None = None,
 ) -> None:
     """Train one fold: on the other folds' tiles, validated on this fold's tiles.
 
@@ -146,6 +147,7 @@ def train_fold(
         threads=threads,
         precision=precision,
         seed=fold,
+        tensorboard=tensorboard or None,
     )
 
 
@@ -161,6 +163,7 @@ def pretrain_on_pseudo(
     device: str = "auto",
     threads: int = 2,
     precision: str = "auto",
+    tensorboard: PathLike | None = None,
 ) -> None:
     """Train on pseudo-labelled test tiles; the labelled train tiles serve as validation."""
     tile_set = load_tileset(tiles)
@@ -185,6 +188,7 @@ def pretrain_on_pseudo(
         threads=threads,
         precision=precision,
         seed=0,
+        tensorboard=tensorboard or None,
     )
 
 
@@ -242,20 +246,21 @@ def predict_fold(
         "batch_size": given.get("batch_size"),
         "snapshots": given.get("snapshots"),
     }
-    test_tta = given.get("test_tta")
-    if test_tta is None:
-        maps, image = predict_maps(
-            ckpt, _samples(tile_set, rows, z, with_masks=False), tta=given.get("tta"), **common
-        )
-    else:  # the OOF tiles with the model's TTA, the test tiles with their own
-        val_maps, val_image = predict_maps(
-            ckpt, _samples(tile_set, val_rows, z, with_masks=False), tta=given.get("tta"), **common
-        )
-        test_maps, test_image = predict_maps(
-            ckpt, _samples(tile_set, test_rows, z, with_masks=False), tta=test_tta, **common
-        )
-        maps = np.concatenate([val_maps, test_maps])
-        image = None if val_image is None else np.concatenate([val_image, test_image])
+    predict_spec = ckpt.spec.predict if isinstance(ckpt, Checkpoint) else PredictSpec()
+    tta = given.get("tta")
+    tta = predict_spec.tta if tta is None else tta
+    test_tta = given.get("test_tta", predict_spec.test_tta)
+    test_tta = tta if test_tta is None else test_tta
+    # One pass over OOF and test tiles when they share the TTA, else one pass each.
+    parts = (
+        [(rows, tta)] if list(test_tta) == list(tta) else [(val_rows, tta), (test_rows, test_tta)]
+    )
+    results = [
+        predict_maps(ckpt, _samples(tile_set, r, z, with_masks=False), tta=t, **common)
+        for r, t in parts
+    ]
+    maps = np.concatenate([m for m, _ in results])
+    image = None if results[0][1] is None else np.concatenate([i for _, i in results])
     threshold = given.get("classifier_threshold")
     if image is not None and threshold is None:
         threshold = ckpt.spec.predict.classifier_threshold

@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from saltseg.io import atomic
 from saltseg.io.atomic import atomic_dir, atomic_path, remove_leftovers
 
 
@@ -30,19 +31,22 @@ def dead_pid() -> int:
 
 def test_a_killed_writers_leftovers_go_at_the_next_write(tmp_path):
     target = tmp_path / "out.csv"
-    killed = tmp_path / f".out.csv.pid{dead_pid()}.x1y2.csv"  # what kill -9 mid-write leaves
+    host = atomic._HOST
+    killed = tmp_path / f".out.csv.pid{dead_pid()}.{host}.x1y2.csv"  # what kill -9 leaves
     killed.write_text("half")
-    killed_dir = tmp_path / f".out.csv.pid{dead_pid()}.z9.tmp"
+    killed_dir = tmp_path / f".out.csv.pid{dead_pid()}.{host}.z9.tmp"
     killed_dir.mkdir()
-    running = tmp_path / f".out.csv.pid{os.getppid()}.a1.csv"  # a live writer's: kept
+    running = tmp_path / f".out.csv.pid{os.getppid()}.{host}.a1.csv"  # a live writer's: kept
     running.write_text("busy")
-    other = tmp_path / f".other.csv.pid{dead_pid()}.b2.csv"  # another output's: not ours to touch
+    elsewhere = tmp_path / f".out.csv.pid{dead_pid()}.othernode.c3.csv"  # another host's: kept
+    elsewhere.write_text("busy")
+    other = tmp_path / f".other.csv.pid{dead_pid()}.{host}.b2.csv"  # another output's: kept
     other.write_text("x")
     with atomic_path(target) as tmp:
-        assert tmp.name.startswith(f".out.csv.pid{os.getpid()}.")
+        assert tmp.name.startswith(f".out.csv.pid{os.getpid()}.{host}.")
         tmp.write_text("whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [running.name, other.name, "out.csv"]
+        [running.name, elsewhere.name, other.name, "out.csv"]
     )
     assert remove_leftovers(tmp_path / "other.csv") == [other]
 

@@ -53,14 +53,19 @@ def test_cuda_without_a_gpu_is_an_error() -> None:
 def test_gpu_jobs_each_take_a_gpu_of_their_own(tmp_path, monkeypatch):
     from saltseg.nn import device as device_module
 
-    monkeypatch.setattr(device_module, "_held_slots", [])
-    assert device_module.pick_gpu(3, tmp_path) == 0
-    assert device_module.pick_gpu(3, tmp_path) == 1  # the first is locked (by this process)
-    assert device_module.pick_gpu(3, tmp_path) == 2
-    assert device_module.pick_gpu(3, tmp_path) in (0, 1, 2)  # all taken: shared
-    held = device_module._held_slots
-    assert len(held) == 3
-    held[1].close()  # a job that ends frees its GPU
-    assert device_module.pick_gpu(3, tmp_path) == 1
-    for fh in device_module._held_slots:
-        fh.close()
+    def job() -> int:
+        """pick_gpu as a fresh job process would call it (no GPU held yet)."""
+        monkeypatch.setattr(device_module, "_held_slots", {})
+        return device_module.pick_gpu(3, tmp_path)
+
+    held = []
+    for expected in (0, 1, 2):
+        assert job() == expected  # the lower GPUs are locked by the earlier "jobs"
+        held.append(device_module._held_slots)
+        assert device_module.pick_gpu(3, tmp_path) == expected  # the same job keeps its GPU
+    assert job() in (0, 1, 2)  # all taken: shared by process id
+    held[1][1].close()  # the job on GPU 1 ends
+    assert job() == 1
+    for slots in held:
+        for fh in slots.values():
+            fh.close()

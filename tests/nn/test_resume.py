@@ -121,3 +121,20 @@ def test_kill_9_then_run_again_resumes(tmp_path):
     assert history["epoch"].tolist() == [1, 2, 3, 4, 5]
     assert set(snapshots(tmp_path / "m.pt")) >= {"final", "best"}
     assert not state.exists()
+
+
+def test_a_state_whose_random_streams_do_not_fit_starts_over(tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.WARNING, logger="saltseg")
+    spec, val = tiny_spec(PHASES), tiles(6, seed=1)
+    whole = run(tmp_path, spec, val_set=val, name="whole")
+    crash_at_epoch(monkeypatch, 2)
+    with pytest.raises(Crash):
+        run(tmp_path, spec, val_set=val, name="cut")
+    monkeypatch.undo()
+    state_file = resume_file(tmp_path / "cut.pt")
+    state = torch.load(state_file, weights_only=True)
+    state["rng"]["augment"] = state["rng"]["augment"][:1]  # e.g. another albumentations
+    torch.save(state, state_file)
+    again = run(tmp_path, spec, val_set=val, name="cut")
+    assert "cannot resume" in caplog.text
+    pd.testing.assert_frame_equal(again[SAME], whole[SAME])  # a clean start from epoch 0

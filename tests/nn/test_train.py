@@ -245,3 +245,15 @@ def test_saltnet_with_deep_supervision_trains_and_its_image_head_empties_masks(t
         tmp_path / "m.pt", data, threads=1, snapshots="final", classifier_threshold=1.0
     )
     assert emptied.max() == 0.0
+
+
+def test_tensorboard_events_hold_the_history(tmp_path):
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    history = run(tmp_path, tiny_spec(), val_set=tiles(3), tensorboard=tmp_path / "tb")
+    events = accumulator.EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    assert {"loss/train", "loss/validation", "metric/validation", "learning_rate"} <= set(
+        events.Tags()["scalars"]
+    )
+    metric = [e.value for e in events.Scalars("metric/validation")]
+    assert metric == pytest.approx(history["val_metric"].tolist())

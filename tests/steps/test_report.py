@@ -77,6 +77,16 @@ def test_plot_predictions_draws_oof_tiles(tmp_path):
     save_probs(tmp_path / "oof.npz", table["id"][::-1], masks[::-1] * 0.9)
     plot_predictions(tmp_path / "data", tmp_path / "oof.npz", tmp_path / "p.png", n=4)
     assert (tmp_path / "p.png").stat().st_size > 10_000
+    pd.DataFrame({"model": ["blend"], "best_threshold": [0.4]}).to_csv(tmp_path / "s.csv")
+    plot_predictions(  # at the submission's threshold: the final blend's best OOF one
+        tmp_path / "data", tmp_path / "oof.npz", tmp_path / "o.png",
+        scores=tmp_path / "s.csv", threshold="oof",
+    )  # fmt: skip
+    assert (tmp_path / "o.png").stat().st_size > 10_000
+    with pytest.raises(SaltsegError, match="threshold oof needs the final score table"):
+        plot_predictions(
+            tmp_path / "data", tmp_path / "oof.npz", tmp_path / "x.png", threshold="oof"
+        )
     save_probs(tmp_path / "bad.npz", ["nope"], masks[:1] * 1.0)
     with pytest.raises(SaltsegError, match="bad.npz: id 'nope' is not in the prepared data"):
         plot_predictions(tmp_path / "data", tmp_path / "bad.npz", tmp_path / "q.png")

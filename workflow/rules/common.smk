@@ -102,6 +102,14 @@ def needs_test_tiles(what):
     return check
 
 
+def tensorboard_dir(wildcards):
+    """Where a training job's TensorBoard events go ("" when runtime.tensorboard is off)."""
+    if not config["runtime"]["tensorboard"]:
+        return ""
+    run = f"fold{wildcards.fold}" if "fold" in wildcards.keys() else "pretrain"
+    return f"results/tensorboard/{wildcards.stage}/{wildcards.model}/{run}"
+
+
 def config_at(*keys):
     """A params function: the config value at ``keys``, each formatted with the job's
     wildcards ("{stage}"), as PyPSA-Eur's config_provider does."""

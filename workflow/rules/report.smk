@@ -5,6 +5,7 @@ rule plot_predictions:
     input:
         unpack(tileset),
         oof=rules.blend_final.output.oof,
+        scores=rules.blend_final.output.scores,
     output:
         png=report(
             "results/report/predictions.png",
@@ -16,6 +17,8 @@ rule plot_predictions:
         "results/logs/plot_predictions.log",
     conda:
         "../envs/saltseg.yaml"
+    params:
+        threshold=config_at("postprocess", "threshold"),
     script:
         "../scripts/plot_predictions.py"
 

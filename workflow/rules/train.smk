@@ -47,6 +47,7 @@ rule pretrain_on_pseudo:
         spec=pretrain_spec,
         device=runtime("device"),
         precision=runtime("precision"),
+        tensorboard=tensorboard_dir,
     script:
         "../scripts/pretrain_on_pseudo.py"
 
@@ -83,6 +84,7 @@ rule train_fold:
         append_pseudo=config_at("stages", "{stage}", "append_pseudo"),
         device=runtime("device"),
         precision=runtime("precision"),
+        tensorboard=tensorboard_dir,
     script:
         "../scripts/train_fold.py"
 
