@@ -24,6 +24,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/blend.smk"
 include: "workflow/rules/postprocess.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/bundle.smk"
 
 
 rule all:
@@ -32,3 +33,4 @@ rule all:
         rules.report.output.markdown,
         rules.submission.output.csv,
         rules.summarise_data.output.summary,
+        rules.export_bundle.output.bundle,

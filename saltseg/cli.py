@@ -55,6 +55,16 @@ def _cmd_mosaic_eval(args: argparse.Namespace) -> None:
     _print_table(f"mosaics of {args.data_dir}", result)
 
 
+def _cmd_predict(args: argparse.Namespace) -> None:
+    from saltseg.steps.bundle import predict_tiles  # torch only for this command
+
+    result = predict_tiles(
+        args.bundle, args.source, args.out_dir, device=args.device, threads=args.threads,
+        precision=args.precision, batch_size=args.batch_size,
+    )  # fmt: skip
+    _print_table(f"wrote {args.out_dir}", result)
+
+
 def _cmd_schema(args: argparse.Namespace) -> None:
     text = json_schema()
     if args.out is None:
@@ -124,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-stability", action="store_true", help="skip the re-assembly without 10%% of tiles"
     )
     p.set_defaults(func=_cmd_mosaic_eval)
+
+    p = sub.add_parser(
+        "predict", help="masks for new tiles from a model bundle (a run's results/bundle)"
+    )
+    p.add_argument("bundle", help="a bundle folder (results/bundle of a run)")
+    p.add_argument("source", help="a folder of 101x101 PNG tiles, a Kaggle-layout folder, or .npy")
+    p.add_argument("out_dir", help="new folder: masks/, submission.csv, probabilities.npz")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads")
+    p.add_argument("--precision", default="auto", help="auto | bf16 | fp32")
+    p.add_argument("--batch-size", type=int, help="tiles per batch (default: the model's)")
+    p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("schema", help="the JSON schema of the workflow config")
     p.add_argument("out", nargs="?", help="write it here (default: standard output)")

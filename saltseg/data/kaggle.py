@@ -91,6 +91,17 @@ def _read_image(path: Path) -> np.ndarray:
     return _read_png(path, (8,))
 
 
+def _read_any_image(path: Path) -> np.ndarray:
+    """An 8- or 16-bit tile (16 bits scaled to 8): what prediction accepts from users."""
+    data = _read_png(path, (8, 16))
+    return (data >> 8).astype(np.uint8) if data.dtype == np.uint16 else data
+
+
+def read_png_tiles(paths: list[Path]) -> np.ndarray:
+    """uint8 tiles (N, 101, 101) of 8- or 16-bit PNGs, each checked as the reader checks."""
+    return _read_all(paths, _read_any_image)
+
+
 def _read_mask(path: Path) -> np.ndarray:
     data = _read_png(path, (8, 16))
     top = np.iinfo(data.dtype).max

@@ -66,6 +66,7 @@ def test_dry_run_dag_of_default_config(tmp_path):
         "plot_mosaics": 1,
         "plot_predictions": 1,
         "summarise_data": 1,
+        "export_bundle": 1,
         "submission": 1,
         "report": 1,
         "all": 1,
@@ -218,6 +219,37 @@ def test_html_report_holds_the_runs_figures(finished_run):
     assert (workdir / "results" / "data" / "summary.json").exists()
 
 
+@pytest.mark.slow
+def test_the_bundle_predicts_new_tiles_as_the_run_did(finished_run, tmp_path):
+    from saltseg.io.probs import load_probs
+
+    workdir, _ = finished_run
+    results = workdir / "results"
+    manifest = json.loads((results / "bundle" / "bundle.json").read_text())
+    assert [(m["stage"], m["model"]) for m in manifest["members"]] == [
+        ("stage2", "a"), ("stage3", "b"),
+    ]  # fmt: skip
+    # The run's own test tiles, as a user would give them: a folder of PNGs.
+    source = results / "synth" / "test" / "images"
+    out = tmp_path / "predicted"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "saltseg.cli", "predict", str(results / "bundle"), str(source),
+           str(out), "--device", "cpu", "--threads", "1"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    ids, probs = load_probs(out / "probabilities.npz")
+    run_ids, run_probs = load_probs(results / "final" / "test.npz")
+    order = {tile: k for k, tile in enumerate(run_ids.astype(str))}
+    aligned = run_probs[[order[i] for i in ids.astype(str)]]
+    # The same blend of the same fold models: equal up to the run's uint8 roundings.
+    assert np.abs(probs - aligned).max() <= 0.02
+    sub = pd.read_csv(out / "submission.csv", keep_default_na=False)
+    assert sub["id"].tolist() == sorted(p.stem for p in source.glob("*.png"))
+    assert len(list((out / "masks").glob("*.png"))) == len(sub)
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    assert again.returncode == 1 and "exists and is not empty" in again.stderr
+
+
 def rerun_counts(workdir: Path, config: Path, edit) -> dict[str, int]:
     # A JSON round trip unshares the YAML anchors, so an edit touches one place only.
     cfg = json.loads(json.dumps(yaml.safe_load(config.read_text())))
@@ -252,7 +284,10 @@ def test_postprocess_change_reruns_postprocessing_only(finished_run):
         cfg["postprocess"]["min_component"] = 25
 
     counts = rerun_counts(workdir, config, edit)
-    assert set(counts) == {"postprocess", "plot_mosaics", "submission", "report", "all"}, counts
+    # The bundle carries the post-processing settings, so it is written again too.
+    assert set(counts) == {
+        "postprocess", "plot_mosaics", "submission", "report", "export_bundle", "all",
+    }, counts  # fmt: skip
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from saltseg.bundle.manifest import member_weights
 from saltseg.config import stage_order, workflow_config
 from saltseg.errors import SaltsegError
 
@@ -225,6 +226,40 @@ def pseudo_probs(wildcards):
     """Pseudo labels of a stage come from the blended test predictions of an earlier stage."""
     source = stage_config(wildcards.stage)["pseudo"]["from"]
     return expand(rules.blend_stage.output.test, stage=source)[0]
+
+
+def bundle_members():
+    """The final blend's model families with their weights and prediction settings, and their
+    fold checkpoints in the same order (export_bundle's params and inputs)."""
+    stages = {s: stage_weights(type("W", (), {"stage": s})) for s in STAGES}
+    stages = {
+        s: {k.split("/", 1)[1]: w for k, w in v.items()} for s, v in stages.items()
+    }
+    members = []
+    for stage, model, weight in member_weights(final_weights(), stages):
+        members.append(
+            {
+                "stage": stage,
+                "model": model,
+                "weight": weight,
+                "folds": len(FOLDS),
+                "predict": stage_config(stage)["models"][model]["predict"],
+            }
+        )
+    return members
+
+
+def bundle_checkpoints(wildcards=None):
+    return [
+        expand(
+            rules.train_fold.output.checkpoint,
+            stage=m["stage"],
+            model=m["model"],
+            fold=k,
+        )[0]
+        for m in bundle_members()
+        for k in FOLDS
+    ]
 
 
 MOSAIC_RULES = config["postprocess"]["mosaic_rules"]["enabled"]

@@ -1,0 +1,1 @@
+"""Model bundles: the final blend's fold models with everything needed to predict new tiles."""

@@ -1,0 +1,45 @@
+"""Tiles from any folder, for prediction: PNG files (8- or 16-bit, grey or RGB with equal
+channels; a Kaggle-layout folder's test/images), or an .npy stack (N, 101, 101)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from saltseg.data.kaggle import png_files, read_png_tiles
+from saltseg.data.tileset import TILE
+from saltseg.errors import SaltsegError
+
+
+def read_tile_folder(source: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, uint8 images (N, 101, 101)) of ``source``; ids are file names without .png, or
+    row numbers of an .npy stack. 16-bit images are scaled to 8 bits."""
+    source = Path(source)
+    if source.suffix.lower() == ".npy":
+        if not source.is_file():
+            raise SaltsegError(f"{source}: file not found")
+        try:
+            stack = np.load(source, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise SaltsegError(f"{source}: unreadable .npy ({exc})") from None
+        if stack.ndim == 2:
+            stack = stack[None]
+        if stack.ndim != 3 or stack.shape[1:] != (TILE, TILE):
+            raise SaltsegError(
+                f"{source}: expected tiles shaped (N, {TILE}, {TILE}), got {stack.shape}"
+            )
+        if stack.dtype == np.uint16:
+            stack = (stack >> 8).astype(np.uint8)
+        if stack.dtype != np.uint8:
+            raise SaltsegError(f"{source}: expected uint8 or uint16 tiles, got {stack.dtype}")
+        return np.array([str(i) for i in range(len(stack))]), stack
+    if not source.is_dir():
+        raise SaltsegError(f"{source}: no such folder or .npy file")
+    folder = source / "test" / "images" if (source / "test" / "images").is_dir() else source
+    files = png_files(folder)
+    if not files:
+        raise SaltsegError(f"{folder}: no PNG tiles")
+    ids = sorted(files)
+    return np.array(ids), read_png_tiles([files[i] for i in ids])
