@@ -152,6 +152,20 @@ def test_refine_mode_trains_each_fold_from_the_source_stage_fold(tmp_path):
     assert "results/stage2/pseudo/labels.npz" in fold1
 
 
+def test_tensorboard_events_per_training_job(tmp_path):
+    pytest.importorskip("tensorboard")
+    cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    cfg["runtime"]["tensorboard"] = True
+    config = tmp_path / "tb.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    target = "results/stage1/models/a/fold0/model.pt"
+    snakemake(tmp_path, "--cores", "2", target, configfile=config)
+    events = list(
+        (tmp_path / "results" / "tensorboard" / "stage1" / "a" / "fold0").glob("events.*")
+    )
+    assert len(events) == 1 and events[0].stat().st_size > 200
+
+
 def test_rulegraph_renders(tmp_path):
     out = snakemake(tmp_path, "--rulegraph", "mermaid-js", configfile=REPO / "config" / "demo.yaml")
     for rule in ("train_fold", "make_pseudo_labels", "pretrain_on_pseudo", "postprocess"):
