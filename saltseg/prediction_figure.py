@@ -62,5 +62,6 @@ def predictions_figure(
         a_prob.set_title(f"p(salt); score {scores[k]:.2f} at {threshold:g}", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    # Room at the top for the title, which tight_layout does not see.
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.1 * rows + 0.4)) if title else None)
     return fig
