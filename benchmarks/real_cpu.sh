@@ -26,7 +26,7 @@ run() {  # run NAME DATA_CONFIG: the whole DAG in WORK/NAME, then its summary
   mkdir -p "$dir"
   echo "real_cpu: $1: snakemake --configfile $CONFIG --config \"data=$2\""
   start=$(date +%s)
-  "$BIN/snakemake" -s "$PWD/Snakefile" -d "$dir" --cores "$CORES" --resources gpu=1 \
+  PYTHONPATH="$PWD" "$BIN/snakemake" -s "$PWD/Snakefile" -d "$dir" --cores "$CORES" --resources gpu=1 \
     --configfile "$CONFIG" --config "data=$2" > "$dir/snakemake.log" 2>&1 \
     || { echo "real_cpu: $1 failed; see $dir/snakemake.log"; tail -5 "$dir/snakemake.log"; exit 1; }
   end=$(date +%s)
@@ -36,7 +36,8 @@ run() {  # run NAME DATA_CONFIG: the whole DAG in WORK/NAME, then its summary
 }
 
 SPLIT=$WORK/split
-[ -f "$SPLIT/answers.csv" ] || "$BIN/saltseg" split "$DATA" "$SPLIT" --test-fraction 0.25 --seed 0
+[ -f "$SPLIT/answers.csv" ] || PYTHONPATH="$PWD" "$BIN/python" -m saltseg.cli split "$DATA" "$SPLIT" \
+  --test-fraction 0.25 --seed 0
 run heldout "{'source': '$SPLIT', 'answers': '$SPLIT/answers.csv'}"
 if [ "${FULL:-0}" = 1 ]; then
   run full "{'source': '$DATA'}"
