@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from saltseg.data.kaggle import png_files, read_png_tiles
+from saltseg.data.kaggle import png_files, read_png_tiles, to_8bit
 from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
 
@@ -30,8 +30,7 @@ def read_tile_folder(source: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]
             raise SaltsegError(
                 f"{source}: expected tiles shaped (N, {TILE}, {TILE}), got {stack.shape}"
             )
-        if stack.dtype == np.uint16:
-            stack = (stack >> 8).astype(np.uint8)
+        stack = to_8bit(stack)
         if stack.dtype != np.uint8:
             raise SaltsegError(f"{source}: expected uint8 or uint16 tiles, got {stack.dtype}")
         return np.array([str(i) for i in range(len(stack))]), stack

@@ -91,10 +91,14 @@ def _read_image(path: Path) -> np.ndarray:
     return _read_png(path, (8,))
 
 
+def to_8bit(tiles: np.ndarray) -> np.ndarray:
+    """uint16 tiles scaled to uint8 (the top byte); other tiles as they are."""
+    return (tiles >> 8).astype(np.uint8) if tiles.dtype == np.uint16 else tiles
+
+
 def _read_any_image(path: Path) -> np.ndarray:
     """An 8- or 16-bit tile (16 bits scaled to 8): what prediction accepts from users."""
-    data = _read_png(path, (8, 16))
-    return (data >> 8).astype(np.uint8) if data.dtype == np.uint16 else data
+    return to_8bit(_read_png(path, (8, 16)))
 
 
 def read_png_tiles(paths: list[Path]) -> np.ndarray:
@@ -132,21 +136,26 @@ def _read_all(paths: list[Path], reader) -> np.ndarray:
         return np.stack(list(pool.map(reader, paths, chunksize=256)))
 
 
+def is_tile_png(path: Path) -> bool:
+    """A PNG that is a tile: not a macOS AppleDouble file ("._<name>.png", metadata written next
+    to files copied from a Mac)."""
+    return path.suffix.lower() == ".png" and not path.name.startswith("._")
+
+
 def png_files(folder: Path) -> dict[str, Path]:
-    """The PNG files of a folder by id (the file name without .png); macOS AppleDouble files
-    ("._<name>.png", metadata written next to files copied from a Mac) are skipped."""
+    """The tile PNGs of a folder by id (the file name without .png); AppleDouble files are
+    skipped with a note (:func:`is_tile_png`)."""
     try:
         entries = sorted(folder.iterdir())
     except OSError as exc:
         raise SaltsegError(f"{folder}: unreadable folder ({exc.strerror or exc})") from None
-    pngs = [p for p in entries if p.suffix.lower() == ".png"]
-    apple = [p for p in pngs if p.name.startswith("._")]
+    files = [p for p in entries if is_tile_png(p)]
+    apple = [p for p in entries if p.suffix.lower() == ".png" and not is_tile_png(p)]
     if apple:
         logger.warning(
             "%s: skipped %d macOS metadata file(s) (._*.png, e.g. %s)", folder, len(apple),
             apple[0].name,
         )  # fmt: skip
-    files = [p for p in pngs if not p.name.startswith("._")]
     found: dict[str, Path] = {}
     for p in files:
         if p.stem in found:

@@ -85,8 +85,14 @@ class TileSet:
             )
         return np.asarray(self.masks[train[rows]], dtype=bool)
 
+    def depth_fill(self) -> float:
+        """The depth of tiles without one: the median of the known depths (0 if none)."""
+        z = self.table["z"].to_numpy(dtype=np.float64)
+        known = ~np.isnan(z)
+        return float(np.median(z[known])) if known.any() else 0.0
+
     def depths(self) -> np.ndarray:
-        """Depths in feet with unknown values filled by the median of the known ones (0 if none).
+        """Depths in feet with unknown values filled by :meth:`depth_fill`.
 
         Some redistributions ship depths for train ids only; the depth channel then sees the
         median.
@@ -94,7 +100,7 @@ class TileSet:
         z = self.table["z"].to_numpy(dtype=np.float64)
         known = ~np.isnan(z)
         if not known.all():
-            fill = float(np.median(z[known])) if known.any() else 0.0
+            fill = self.depth_fill()
             logger.warning("%d tiles without depth: using %.0f", int((~known).sum()), fill)
             z = np.where(known, z, fill)
         return z.astype(np.float32)

@@ -25,7 +25,7 @@ def _umask() -> int:
     return mask
 
 
-_HOST = socket.gethostname().split(".")[0].replace(".", "_") or "host"
+_HOST = socket.gethostname().split(".")[0] or "host"  # no dots: it sits in a dotted name
 
 
 def _prefix(path: Path) -> str:

@@ -216,18 +216,16 @@ class _Run:
     compute: Compute
     history: HistoryWriter
     bar: tqdm
+    resume_path: Path  # where save_state writes
+    fingerprint: str  # of the training the state belongs to
     tracker: _Tracker = field(default_factory=_Tracker)
     epoch: int = 0
-    resume_path: Path | None = None
-    fingerprint: str = ""
     board: Any = None  # a TensorBoard SummaryWriter, when asked for
 
     def save_state(
         self, number: int, phase_epoch: int, done: bool, optimizer, per_batch, plateau
     ) -> None:
         """The resume state after an epoch: enough to continue with the next one."""
-        if self.resume_path is None:
-            return
         state = {
             "fingerprint": self.fingerprint,
             "epoch": self.epoch,
@@ -302,7 +300,7 @@ def train(
         ):
             run = _Run(
                 spec, model, loader, Geometry.from_spec(spec.input), val_set, compute, history, bar,
-                resume_path=resume_path, fingerprint=key,
+                resume_path, key,
             )  # fmt: skip
             if state is not None and not _restore(run, state):
                 state = None

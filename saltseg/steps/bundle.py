@@ -47,8 +47,7 @@ def export_bundle(
     threshold = read_oof_threshold(scores) if cfg.threshold == "oof" else float(cfg.threshold)
     if sum(int(m["folds"]) for m in members) != len(checkpoints):
         raise SaltsegError(f"{bundle}: {len(checkpoints)} checkpoints for members {members}")
-    table = load_tileset(tiles).table
-    known = table.loc[table["split"] == "train", "z"].dropna()
+    depth_fill = load_tileset(tiles).depth_fill()  # what tiles without a depth get in the run
     out, start = [], 0
     with atomic_dir(bundle) as tmp:
         for m in members:
@@ -73,7 +72,7 @@ def export_bundle(
             threshold=threshold,
             postprocess={k: getattr(cfg, k) for k in POSTPROCESS_KEYS},
             oof_scores=pd.read_csv(scores).to_dict(orient="records"),
-            extra={"depth_fill": float(known.median()) if len(known) else 0.0},
+            extra={"depth_fill": depth_fill},
         )
     logger.info("bundle %s: %d members, threshold %.2f", bundle, len(out), threshold)
     return manifest

@@ -17,7 +17,7 @@ from saltseg.io.ids import id_rows
 from saltseg.io.masks import load_masks, save_masks
 from saltseg.io.probs import load_probs, save_probs
 from saltseg.metric import score
-from saltseg.nn.checkpoint import Checkpoint, load_checkpoint
+from saltseg.nn.checkpoint import load_checkpoint
 from saltseg.nn.predict import empty_unless_salt, predict_maps
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec, PredictSpec
@@ -246,7 +246,7 @@ def predict_fold(
         "batch_size": given.get("batch_size"),
         "snapshots": given.get("snapshots"),
     }
-    predict_spec = ckpt.spec.predict if isinstance(ckpt, Checkpoint) else PredictSpec()
+    predict_spec = ckpt.spec.predict
     tta = given.get("tta")
     tta = predict_spec.tta if tta is None else tta
     test_tta = given.get("test_tta", predict_spec.test_tta)

@@ -1,6 +1,7 @@
 """The training steps: which tiles a fold trains and validates on, pseudo labels on files."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ from saltseg.data.tileset import TileSet, save_tileset
 from saltseg.errors import SaltsegError
 from saltseg.io.masks import load_masks, save_masks
 from saltseg.io.probs import save_probs
+from saltseg.nn.spec import PredictSpec
 from saltseg.steps import train as steps
 
 
@@ -34,6 +36,11 @@ def prepared(tmp_path):
     folds = pd.DataFrame({"id": ids[:n_train], "fold": [0, 1, -1, 1, 0, 1, 0, 1]})
     folds.to_parquet(tmp_path / "folds.parquet")
     return tmp_path
+
+
+def fake_checkpoint(path):
+    """What predict_fold reads of a checkpoint besides the maps (faked too): its predict spec."""
+    return SimpleNamespace(path=path, spec=SimpleNamespace(predict=PredictSpec()))
 
 
 @pytest.fixture
@@ -76,63 +83,36 @@ def test_fold_trains_on_other_folds_and_validates_on_its_own(prepared, captured)
     assert kwargs["init_checkpoint"] is None and kwargs["seed"] == 0
 
 
+def train_fold_1(prepared, **kwargs) -> None:
+    """train_fold of fold 1 of the fixture, in a mode of ``kwargs``."""
+    steps.train_fold(
+        prepared / "data", prepared / "folds.parquet", 1, SPEC, "m.pt", "h.csv", "c.png", **kwargs
+    )
+
+
 def test_append_mode_adds_pseudo_labels(prepared, captured):
     pseudo = np.ones((2, 101, 101), bool)
     save_masks(prepared / "pseudo.npz", ["te1", "te3"], pseudo)
-    steps.train_fold(
-        prepared / "data",
-        prepared / "folds.parquet",
-        1,
-        SPEC,
-        "m.pt",
-        "h.csv",
-        "c.png",
-        mode="append",
-        pseudo=prepared / "pseudo.npz",
-    )
+    train_fold_1(prepared, mode="append", pseudo=prepared / "pseudo.npz")
     ((args, _),) = captured
     assert ids_of(args[1]) == [0, 4, 6, 9, 11]
     assert args[1].masks[-2:].all() and args[1].z[-1] == pytest.approx(350.0)  # median depth
 
 
 def test_pretrain_mode_starts_from_the_pretrained_weights(prepared, captured):
-    steps.train_fold(
-        prepared / "data",
-        prepared / "folds.parquet",
-        1,
-        SPEC,
-        "m.pt",
-        "h.csv",
-        "c.png",
-        mode="pretrain",
-        init="pre.pt",
-    )
+    train_fold_1(prepared, mode="pretrain", init="pre.pt")
     assert captured[0][1]["init_checkpoint"] == "pre.pt"
 
 
 def test_refine_mode_adds_pseudo_labels_and_starts_from_the_earlier_fold(prepared, captured):
     save_masks(prepared / "pseudo.npz", ["te1", "te3"], np.ones((2, 101, 101), bool))
-    steps.train_fold(
-        prepared / "data",
-        prepared / "folds.parquet",
-        1,
-        SPEC,
-        "m.pt",
-        "h.csv",
-        "c.png",
-        mode="refine",
-        pseudo=prepared / "pseudo.npz",
-        init="stage1_fold1.pt",
-    )
+    train_fold_1(prepared, mode="refine", pseudo=prepared / "pseudo.npz", init="stage1_fold1.pt")
     ((args, kwargs),) = captured
     assert ids_of(args[1]) == [0, 4, 6, 9, 11]
     assert kwargs["init_checkpoint"] == "stage1_fold1.pt"
     for missing in ({"init": "a.pt"}, {"pseudo": prepared / "pseudo.npz"}):
         with pytest.raises(SaltsegError, match="train_fold: refine mode needs"):
-            steps.train_fold(
-                prepared / "data", prepared / "folds.parquet", 1, SPEC, "m.pt", "h.csv", "c.png",
-                mode="refine", **missing,
-            )  # fmt: skip
+            train_fold_1(prepared, mode="refine", **missing)
 
 
 def test_pretrain_on_pseudo_validates_on_labelled_tiles(prepared, captured):
@@ -220,7 +200,7 @@ def test_predict_fold_measures_the_image_head_threshold_on_its_oof_tiles(prepare
 
     monkeypatch.setattr(steps, "predict_maps", fake_predict_maps)
     # No real checkpoint: the threshold comes from the settings, the maps from the fake above.
-    monkeypatch.setattr(steps, "load_checkpoint", lambda path: path)
+    monkeypatch.setattr(steps, "load_checkpoint", fake_checkpoint)
     steps.predict_fold(
         "unused.pt", prepared / "data", prepared / "folds.parquet", 0,
         prepared / "oof.npz", prepared / "test.npz",
@@ -249,7 +229,7 @@ def test_predict_fold_can_predict_test_tiles_with_their_own_tta(prepared, monkey
         return np.full((len(samples), 101, 101), value, np.float32), None
 
     monkeypatch.setattr(steps, "predict_maps", fake_predict_maps)
-    monkeypatch.setattr(steps, "load_checkpoint", lambda path: path)
+    monkeypatch.setattr(steps, "load_checkpoint", fake_checkpoint)
     for settings, oof_value, test_value in (
         ({"tta": ["hflip"]}, 0.9, 0.9),
         ({"tta": ["hflip"], "test_tta": []}, 0.9, 0.6),

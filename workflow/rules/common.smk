@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from saltseg.bundle.manifest import member_weights
 from saltseg.config import stage_order, workflow_config
+from saltseg.data.kaggle import is_tile_png
 from saltseg.errors import SaltsegError
 
 
@@ -74,10 +75,7 @@ def _has_test_tiles():
     folder = Path(DATA_DIR) / "test" / "images"
     if SYNTHETIC or not Path(DATA_DIR).is_dir():
         return True
-    return folder.is_dir() and any(
-        p.suffix.lower() == ".png" and not p.name.startswith("._")
-        for p in folder.iterdir()
-    )
+    return folder.is_dir() and any(is_tile_png(p) for p in folder.iterdir())
 
 
 HAS_TEST_TILES = _has_test_tiles()
@@ -204,12 +202,16 @@ def blend_input(name, kind):
     return expand(getattr(rules.blend_stage.output, kind), stage=stage)[0]
 
 
+def model_weights(stage):
+    """Blend weights of a stage's models by model name (a model left out weighs 0)."""
+    weights = stage_config(stage)["blend"]
+    return {m: float(weights.get(m, 0.0)) for m in stage_config(stage)["models"]}
+
+
 def stage_weights(wildcards):
-    """Blend weights of a stage's models, keyed "stage/model" (a model left out weighs 0)."""
-    weights = stage_config(wildcards.stage)["blend"]
+    """Blend weights of a stage's models, keyed "stage/model"."""
     return {
-        f"{wildcards.stage}/{m}": float(weights.get(m, 0.0))
-        for m in stage_config(wildcards.stage)["models"]
+        f"{wildcards.stage}/{m}": w for m, w in model_weights(wildcards.stage).items()
     }
 
 
@@ -231,10 +233,7 @@ def pseudo_probs(wildcards):
 def bundle_members():
     """The final blend's model families with their weights and prediction settings, and their
     fold checkpoints in the same order (export_bundle's params and inputs)."""
-    stages = {s: stage_weights(type("W", (), {"stage": s})) for s in STAGES}
-    stages = {
-        s: {k.split("/", 1)[1]: w for k, w in v.items()} for s, v in stages.items()
-    }
+    stages = {s: model_weights(s) for s in STAGES}
     members = []
     for stage, model, weight in member_weights(final_weights(), stages):
         members.append(
