@@ -1,4 +1,5 @@
-"""The ``saltseg`` command: synth, check-data, split, score, mosaic, mosaic-eval and schema."""
+"""The ``saltseg`` command: synth, synth-section, check-data, split, score, mosaic,
+mosaic-eval, predict, predict-section and schema."""
 
 from __future__ import annotations
 
@@ -65,6 +66,26 @@ def _cmd_predict(args: argparse.Namespace) -> None:
     _print_table(f"wrote {args.out_dir}", result)
 
 
+def _cmd_predict_section(args: argparse.Namespace) -> None:
+    from saltseg.steps.section import predict_section_file  # torch and MONAI only here
+
+    result = predict_section_file(
+        args.bundle, args.section, args.out_dir, inline=args.inline, crossline=args.crossline,
+        stride=args.stride, clip_percentile=args.clip_percentile, depth_top=args.depth_top,
+        depth_step=args.depth_step, batch_windows=args.batch_windows, truth=args.truth,
+        device=args.device,
+        threads=args.threads, precision=args.precision,
+    )  # fmt: skip
+    _print_table(f"wrote {args.out_dir}", result)
+
+
+def _cmd_synth_section(args: argparse.Namespace) -> None:
+    from saltseg.steps.section import synth_section_files
+
+    result = synth_section_files(args.out_dir, args.seed, args.rows, args.cols)
+    _print_table(f"wrote {args.out_dir}", result)
+
+
 def _cmd_schema(args: argparse.Namespace) -> None:
     text = json_schema()
     if args.out is None:
@@ -97,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--depths", choices=["all", "train"], default=synth.depths, help="ids depths.csv covers"
     )
     p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser(
+        "synth-section", help="one synthetic section as a SEG-Y line, with its salt truth"
+    )
+    p.add_argument("out_dir", help="new folder: section.sgy, salt.npy, section.png, section.json")
+    p.add_argument("--seed", type=int, default=synth.seed)
+    p.add_argument("--rows", type=int, default=synth.rows, help="height in tiles")
+    p.add_argument("--cols", type=int, default=synth.cols, help="width in tiles")
+    p.set_defaults(func=_cmd_synth_section)
 
     p = sub.add_parser("check-data", help="validate a Kaggle-layout folder and summarise it")
     p.add_argument("data_dir")
@@ -146,6 +176,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="auto", help="auto | bf16 | fp32")
     p.add_argument("--batch-size", type=int, help="tiles per batch (default: the model's)")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser(
+        "predict-section",
+        help="salt in a whole seismic section (SEG-Y line or inline/crossline, .npy, PNG)",
+    )
+    p.add_argument("bundle", help="a bundle folder (results/bundle of a run)")
+    p.add_argument("section", help="a SEG-Y file, or a 2-D .npy (samples x traces) or PNG")
+    p.add_argument(
+        "out_dir", help="new folder: probability.npy, mask.npy, overlay.png, mask.sgy (SEG-Y in)"
+    )
+    p.add_argument("--inline", type=int, help="the inline of a 3-D SEG-Y volume")
+    p.add_argument("--crossline", type=int, help="the crossline of a 3-D SEG-Y volume")
+    p.add_argument("--stride", type=int, default=50, help="window step in pixels (default 50)")
+    p.add_argument(
+        "--clip-percentile", type=float,
+        help="stretch amplitudes between this percentile and its mirror over 0..255 (default: "
+        "match the training tiles' grey mean and spread)",
+    )  # fmt: skip
+    p.add_argument("--depth-top", type=float, help="depth (TGS z) of the first sample row")
+    p.add_argument("--depth-step", type=float, help="depth per sample row")
+    p.add_argument("--batch-windows", type=int, default=64, help="windows per batch")
+    p.add_argument("--truth", help="a bool .npy of the section's salt: report the mask's IoU")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads")
+    p.add_argument("--precision", default="auto", help="auto | bf16 | fp32")
+    p.set_defaults(func=_cmd_predict_section)
 
     p = sub.add_parser("schema", help="the JSON schema of the workflow config")
     p.add_argument("out", nargs="?", help="write it here (default: standard output)")

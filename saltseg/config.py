@@ -54,6 +54,22 @@ class RuntimeConfig(Options):
     tensorboard: Bool = False
 
 
+class ClusterConfig(Options):
+    """Where cluster executors (SLURM) send the jobs. Not a params of any rule: changing it
+    re-runs nothing. Unset, a job goes to the cluster's default partition (or to what the
+    profile's default-resources say)."""
+
+    partition: str | None = None  # every CPU job
+    gpu_partition: str | None = None  # train_fold, pretrain_on_pseudo, predict_fold; else partition
+
+
+class PredictConfig(Options):
+    """``snakemake predict``: masks for new tiles from the run's bundle, in
+    results/predict/<name of source>/ (no training re-runs when the run is done)."""
+
+    source: str | None = None  # a folder of 101x101 PNG tiles, a Kaggle-layout folder, or .npy
+
+
 class StagePseudo(PseudoConfig):
     """A stage's pseudo labels: from the blended test predictions of the stage ``from``."""
 
@@ -139,11 +155,13 @@ class Config(Options):
 
     data: DataConfig
     runtime: RuntimeConfig = RuntimeConfig()
+    cluster: ClusterConfig = ClusterConfig()
     folds: FoldsScheme = FoldsScheme()
     stages: Annotated[dict[StageName, StageConfig], Field(min_length=1)]
     final: FinalConfig
     mosaic: MosaicOptions = MosaicOptions()  # assembling the tiles into mosaics
     postprocess: PostprocessConfig = PostprocessConfig()
+    predict: PredictConfig = PredictConfig()
 
     @model_validator(mode="after")
     def _references(self) -> Config:

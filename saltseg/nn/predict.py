@@ -95,6 +95,7 @@ def predict_maps(
     batch_size: int | None = None,
     snapshots: str | list[str] | None = None,
     tta: Sequence[str] | None = None,
+    progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(float32 (N, 101, 101) salt probabilities, float32 (N,) image-level salt probabilities or
     None without an image head) for ``samples``.
@@ -102,7 +103,8 @@ def predict_maps(
     The mean over the selected snapshots (best | final | cycles | all | [names]) and TTA views
     (the identity plus e.g. "hflip") of the sigmoid outputs. Settings left at None come from the
     checkpoint's spec (its ``predict`` section). ``checkpoint`` is a path or an already loaded
-    Checkpoint (callers that also read its spec load it once). ``device``, ``threads`` and
+    Checkpoint (callers that also read its spec load it once); ``progress`` False hides the
+    progress bar (callers with their own). ``device``, ``threads`` and
     ``precision`` are resolved by :func:`saltseg.nn.device.resolve_compute`.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
@@ -124,11 +126,13 @@ def predict_maps(
     out = np.zeros((len(samples), TILE, TILE), dtype=np.float32)
     cls_out = np.zeros(len(samples), dtype=np.float32)
     batches = -(-len(samples) // batch_size)
-    logger.info(
-        "predicting %d tiles with snapshots %s and TTA %s", len(samples), names, tta or "none"
-    )
+    logger.log(
+        logging.INFO if progress else logging.DEBUG,
+        "predicting %d tiles with snapshots %s and TTA %s", len(samples), names, tta or "none",
+    )  # fmt: skip
     with tqdm(
-        total=len(names) * batches, desc="predict", unit="batch", mininterval=progress_interval()
+        total=len(names) * batches, desc="predict", unit="batch", mininterval=progress_interval(),
+        disable=not progress,
     ) as bar:
         for name in names:
             model.load_state_dict(ckpt.snapshots[name])

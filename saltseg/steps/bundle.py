@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from saltseg.bundle.manifest import Member, write_manifest
-from saltseg.bundle.predict import predict_with_bundle
+from saltseg.bundle.predict import GREY_FALLBACK, predict_with_bundle
 from saltseg.data.folder import read_tile_folder
-from saltseg.data.tileset import load_tileset
+from saltseg.data.tileset import blank_tiles, load_tileset
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_dir
 from saltseg.io.probs import save_probs
@@ -47,7 +47,8 @@ def export_bundle(
     threshold = read_oof_threshold(scores) if cfg.threshold == "oof" else float(cfg.threshold)
     if sum(int(m["folds"]) for m in members) != len(checkpoints):
         raise SaltsegError(f"{bundle}: {len(checkpoints)} checkpoints for members {members}")
-    depth_fill = load_tileset(tiles).depth_fill()  # what tiles without a depth get in the run
+    tileset = load_tileset(tiles)
+    depth_fill = tileset.depth_fill()  # what tiles without a depth get in the run
     out, start = [], 0
     with atomic_dir(bundle) as tmp:
         for m in members:
@@ -72,10 +73,19 @@ def export_bundle(
             threshold=threshold,
             postprocess={k: getattr(cfg, k) for k in POSTPROCESS_KEYS},
             oof_scores=pd.read_csv(scores).to_dict(orient="records"),
-            extra={"depth_fill": depth_fill},
+            extra={"depth_fill": depth_fill, "grey": grey_statistics(tileset.images)},
         )
     logger.info("bundle %s: %d members, threshold %.2f", bundle, len(out), threshold)
     return manifest
+
+
+def grey_statistics(images: np.ndarray) -> dict[str, float]:
+    """Mean and standard deviation of the grey levels of the non-blank tiles ``images``: what
+    ``saltseg predict-section`` maps a section's amplitudes to."""
+    pixels = np.asarray(images)[~blank_tiles(images)]
+    if pixels.size == 0:
+        return dict(GREY_FALLBACK)
+    return {"mean": round(float(pixels.mean()), 3), "std": round(float(pixels.std()), 3)}
 
 
 def predict_tiles(
@@ -108,3 +118,19 @@ def predict_tiles(
         save_probs(tmp / "probabilities.npz", ids, probs)
     salt = masks.reshape(len(masks), -1).any(axis=1)
     return {"tiles": int(len(ids)), "with_salt": int(salt.sum()), "out_dir": str(out_dir)}
+
+
+def predict_new_tiles(
+    bundle: PathLike,
+    source: PathLike,
+    folder: PathLike,
+    *,
+    device: str = "auto",
+    threads: int = 2,
+    precision: str = "auto",
+) -> dict:
+    """The rule of ``snakemake predict``: :func:`predict_tiles` of the config's
+    ``predict.source`` with the run's bundle into ``folder``."""
+    return predict_tiles(
+        bundle, source, folder, device=device, threads=threads, precision=precision
+    )

@@ -57,6 +57,8 @@ class Plan:
     blank: np.ndarray  # bool
     full: np.ndarray  # bool: tile is all salt (labelled empty)
     layouts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # packed mask, diapirs; seafloor
+    z_top: np.ndarray  # float (sections,): depth of each section's first pixel row
+    z_step: float  # depth per pixel row (tall sections are compressed into TGS's depth span)
 
 
 class SynthOptions(Options):
@@ -153,6 +155,27 @@ def generate(
     return summary
 
 
+@dataclass(frozen=True)
+class SynthSection:
+    """One whole synthetic section with its truth, before it is cut into tiles."""
+
+    image: np.ndarray  # uint8 (rows * 101, cols * 101)
+    salt: np.ndarray  # bool, the same shape: the salt itself (all-salt tiles included)
+    z_top: float  # depth (TGS z units) of the first pixel row
+    z_step: float  # depth per pixel row
+
+
+def synth_section(seed: int = 0, rows: int = 6, cols: int = 21) -> SynthSection:
+    """The section that ``generate(seed=seed, sections=1, rows=rows, cols=cols)`` cuts into
+    tiles: the same random streams, so its tiles are that data set's tiles."""
+    seq_sections = np.random.SeedSequence(seed).spawn(4)[3:]
+    rngs = [[np.random.default_rng(s) for s in seq.spawn(2)] for seq in seq_sections]
+    plan = _plan(rngs, rows, cols)
+    salt = _unpack(plan.layouts[0], rows * TILE, cols * TILE)
+    image = render_section(rngs[0][1], salt)
+    return SynthSection(image, salt.mask, float(plan.z_top[0]), float(plan.z_step))
+
+
 def _plan(section_rngs: list[list[np.random.Generator]], rows: int, cols: int) -> Plan:
     """Salt geometry, blank tiles and depths of every section (cheap; no rendering yet).
 
@@ -166,6 +189,7 @@ def _plan(section_rngs: list[list[np.random.Generator]], rows: int, cols: int) -
     fields: dict[str, list[np.ndarray]] = {k: [] for k in ("z", "empty", "blank", "full")}
     layouts = []
     n_empty = 0
+    z_top = []
     for k, (rng, _) in enumerate(section_rngs):
         running = n_empty / (k * per) if k else EMPTY_TARGET
         steer = np.clip((EMPTY_TARGET - running) * min(k, 3), -0.35, 0.35)
@@ -174,6 +198,7 @@ def _plan(section_rngs: list[list[np.random.Generator]], rows: int, cols: int) -
         full = counts == TILE * TILE
         blank = _blank_tiles(rng, counts.reshape(rows, cols)).ravel()
         z0 = rng.uniform(0, max(0.0, 960 - scale * h))
+        z_top.append(z0)
         fields["z"].append(np.rint(z0 + scale * (grid_r * TILE + TILE / 2)).astype(np.int64))
         fields["empty"].append((counts == 0) | full)
         fields["blank"].append(blank)
@@ -186,6 +211,8 @@ def _plan(section_rngs: list[list[np.random.Generator]], rows: int, cols: int) -
         row=np.tile(grid_r, n_sections),
         col=np.tile(grid_c, n_sections),
         layouts=layouts,
+        z_top=np.array(z_top),
+        z_step=scale,
         **{k: np.concatenate(v) for k, v in fields.items()},
     )
 

@@ -35,15 +35,15 @@ def cluster_partition() -> str:
 @pytest.mark.slurm
 def test_tests_config_runs_through_slurm(tmp_path):
     partition = cluster_partition()
-    # This machine's cluster has one partition and no GPUs: every rule goes to the partition,
-    # and the GPU rules ask for none (gpu=0 sends no --gpus).
+    # This machine's cluster has one partition and no GPUs: both of the config's partitions are
+    # that one, and the GPU rules ask for none (gpu=0 sends no --gpus).
     resources = [f"{rule}:gpu=0" for rule in GPU_RULES]
     cmd = [
         sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path),
         "--workflow-profile", str(REPO / "profiles" / "slurm"),
         "--configfile", str(REPO / "config" / "test.yaml"),
-        "--default-resources", f"slurm_partition={partition}", "mem_mb=2000", "runtime=30",
-        "cpus_per_task=1",
+        # the partitions from the config, as a user sets them
+        "--config", f"cluster={{'partition': '{partition}', 'gpu_partition': '{partition}'}}",
         "--set-resources", *resources,
         "--slurm-init-seconds-before-status-checks", "5",
         "--slurm-status-command", "squeue",

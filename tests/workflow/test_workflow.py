@@ -19,6 +19,7 @@ from saltseg.io import submission
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+GPU_RULES = ("train_fold", "predict_fold", "pretrain_on_pseudo")
 
 
 def snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> str:
@@ -166,6 +167,35 @@ def test_tensorboard_events_per_training_job(tmp_path):
     assert len(events) == 1 and events[0].stat().st_size > 200
 
 
+def job_resources(output: str) -> dict[str, set[str]]:
+    """{rule: the set of its jobs' "resources:" lines} of a dry run."""
+    found: dict[str, set[str]] = {}
+    for block in re.split(r"(?m)^(?:local)?rule ", output)[1:]:
+        rule = block.split(":", 1)[0]
+        m = re.search(r"(?m)^\s+resources: (.*)$", block)
+        found.setdefault(rule, set()).add(m.group(1) if m else "")
+    return found
+
+
+def test_cluster_partitions_from_the_config(tmp_path):
+    config = REPO / "config" / "test.yaml"
+    unset = job_resources(snakemake(tmp_path, "-n", configfile=config))
+    assert not any("slurm_partition" in r for rs in unset.values() for r in rs)
+    gpu_only = "cluster={'gpu_partition': 'gpuq'}"
+    out = snakemake(tmp_path, "-n", "--config", gpu_only, configfile=config)
+    for rule, lines in job_resources(out).items():
+        want = "slurm_partition=gpuq" if rule in GPU_RULES else None
+        assert all((want in line) if want else "slurm_partition" not in line for line in lines)
+    both = "cluster={'partition': 'cpuq', 'gpu_partition': 'gpuq'}"
+    found = job_resources(snakemake(tmp_path, "-n", "--config", both, configfile=config))
+    assert set(found) >= {"train_fold", "predict_fold", "postprocess", "submission", "synth"}
+    for rule, lines in found.items():
+        if rule == "all":
+            continue
+        want = "slurm_partition=gpuq" if rule in GPU_RULES else "slurm_partition=cpuq"
+        assert all(want in line for line in lines), (rule, lines)
+
+
 def test_rulegraph_renders(tmp_path):
     out = snakemake(tmp_path, "--rulegraph", "mermaid-js", configfile=REPO / "config" / "demo.yaml")
     for rule in ("train_fold", "make_pseudo_labels", "pretrain_on_pseudo", "postprocess"):
@@ -264,6 +294,21 @@ def test_the_bundle_predicts_new_tiles_as_the_run_did(finished_run, tmp_path):
     assert again.returncode == 1 and "exists and is not empty" in again.stderr
 
 
+@pytest.mark.slow
+def test_predict_target_runs_only_the_prediction(finished_run):
+    workdir, config = finished_run
+    source = workdir / "results" / "synth" / "test" / "images"
+    new = f"predict={{'source': '{source}'}}"
+    plan = snakemake(workdir, "predict", "-n", "--config", new, configfile=config)
+    assert job_counts(plan) == {"predict_new_tiles": 1, "predict": 1}
+    snakemake(workdir, "predict", "--cores", "2", "--config", new, configfile=config)
+    out = workdir / "results" / "predict" / "images"
+    sub = pd.read_csv(out / "submission.csv", keep_default_na=False)
+    assert len(sub) == len(list(source.glob("*.png"))) == len(list((out / "masks").glob("*.png")))
+    # and the default target is still complete: nothing of the run was touched
+    assert "Nothing to be done" in snakemake(workdir, "-n", configfile=config)
+
+
 def rerun_counts(workdir: Path, config: Path, edit) -> dict[str, int]:
     # A JSON round trip unshares the YAML anchors, so an edit touches one place only.
     cfg = json.loads(json.dumps(yaml.safe_load(config.read_text())))
@@ -302,6 +347,16 @@ def test_postprocess_change_reruns_postprocessing_only(finished_run):
     assert set(counts) == {
         "postprocess", "plot_mosaics", "submission", "report", "export_bundle", "all",
     }, counts  # fmt: skip
+
+
+@pytest.mark.slow
+def test_cluster_change_reruns_nothing(finished_run):
+    workdir, config = finished_run
+
+    def edit(cfg):
+        cfg["cluster"] = {"partition": "cpuq", "gpu_partition": "gpuq"}
+
+    assert rerun_counts(workdir, config, edit) == {}
 
 
 @pytest.mark.slow

@@ -13,6 +13,8 @@ rule average_folds:
         "results/logs/{stage}/{model}/average_folds.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     script:
         "../scripts/average_folds.py"
 
@@ -35,6 +37,8 @@ rule blend_stage:
         "results/logs/{stage}/blend_stage.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     params:
         weights=stage_weights,
     script:
@@ -59,6 +63,8 @@ rule blend_final:
         "results/logs/blend_final.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     params:
         weights=final_weights(),
     script:

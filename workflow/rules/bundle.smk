@@ -12,8 +12,40 @@ rule export_bundle:
         "results/logs/export_bundle.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     params:
         members=bundle_members(),
         postprocess=config_at("postprocess"),
     script:
         "../scripts/export_bundle.py"
+
+
+rule predict_new_tiles:
+    input:
+        bundle=rules.export_bundle.output.bundle,
+        source=predict_source,
+    output:
+        folder=directory(PREDICT_DIR),
+    log:
+        "results/logs/predict_new_tiles.log",
+    benchmark:
+        "results/benchmarks/predict_new_tiles.tsv"
+    conda:
+        "../envs/saltseg.yaml"
+    threads: runtime("threads")
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=120,
+        **cluster_resources("gpu"),
+    params:
+        device=runtime("device"),
+        precision=runtime("precision"),
+    script:
+        "../scripts/predict_new_tiles.py"
+
+
+rule predict:
+    input:
+        rules.predict_new_tiles.output.folder,

@@ -306,3 +306,30 @@ def tileset(wildcards=None):
 
 def runtime(key):
     return config["runtime"][key]
+
+
+def cluster_resources(kind):
+    """A rule's cluster resources: its SLURM partition from the config's ``cluster`` section
+    (``kind`` "gpu" for the GPU rules), or nothing, so that the profile's default-resources or
+    the cluster's default partition apply."""
+    section = config["cluster"]
+    partition = section["gpu_partition"] if kind == "gpu" else None
+    partition = partition or section["partition"]
+    return {"slurm_partition": partition} if partition else {}
+
+
+# `snakemake predict`: new tiles for the bundle, named after their folder (or .npy file).
+PREDICT_SOURCE = config["predict"]["source"]
+PREDICT_DIR = f"results/predict/{Path(PREDICT_SOURCE or 'tiles').stem}"
+
+
+def predict_source(wildcards):
+    """The new tiles of `snakemake predict`, which must be set and exist."""
+    if PREDICT_SOURCE is None:
+        raise WorkflowError(
+            "predict.source: not set; name the new tiles, e.g. "
+            "snakemake predict --config \"predict={'source': 'new_tiles'}\""
+        )
+    if not Path(PREDICT_SOURCE).exists():
+        raise WorkflowError(f"predict.source: {PREDICT_SOURCE} not found")
+    return PREDICT_SOURCE

@@ -8,6 +8,8 @@ rule synth:
         "results/logs/synth.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     params:
         settings=config_at("data", "synthetic"),
     script:
@@ -28,6 +30,7 @@ rule prepare_data:
     resources:
         mem_mb=4000,
         runtime=30,
+        **cluster_resources("cpu"),
     params:
         source=DATA_DIR,
         hint=KAGGLE_HINT,
@@ -48,6 +51,8 @@ rule summarise_data:
         "results/logs/summarise_data.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     script:
         "../scripts/summarise_data.py"
 
@@ -61,6 +66,8 @@ rule make_folds:
         "results/logs/make_folds.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     params:
         scheme=config_at("folds"),
     script:
@@ -86,6 +93,7 @@ rule build_mosaic:
     resources:
         mem_mb=4000,
         runtime=30,
+        **cluster_resources("cpu"),
     params:
         settings=config_at("mosaic"),
     script:

@@ -27,6 +27,8 @@ rule postprocess:
         "results/logs/postprocess.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     params:
         settings=config_at("postprocess"),
     script:
@@ -55,6 +57,8 @@ rule submission:
         "results/logs/submission.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     script:
         "../scripts/submission.py"
 
@@ -75,5 +79,7 @@ rule plot_mosaics:
         "results/logs/plot_mosaics.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     script:
         "../scripts/plot_mosaics.py"

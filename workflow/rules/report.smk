@@ -17,6 +17,8 @@ rule plot_predictions:
         "results/logs/plot_predictions.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     params:
         threshold=config_at("postprocess", "threshold"),
     script:
@@ -44,5 +46,7 @@ rule report:
         "results/logs/report.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     script:
         "../scripts/report.py"

@@ -18,6 +18,8 @@ rule make_pseudo_labels:
         "results/logs/{stage}/make_pseudo_labels.log",
     conda:
         "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
     params:
         settings=config_at("stages", "{stage}", "pseudo"),
     script:
@@ -43,6 +45,7 @@ rule pretrain_on_pseudo:
         gpu=1,
         mem_mb=8000,
         runtime=720,
+        **cluster_resources("gpu"),
     params:
         spec=pretrain_spec,
         device=runtime("device"),
@@ -78,6 +81,7 @@ rule train_fold:
         gpu=1,
         mem_mb=8000,
         runtime=720,
+        **cluster_resources("gpu"),
     params:
         spec=model_spec,
         mode=config_at("stages", "{stage}", "models", "{model}", "mode"),
@@ -108,6 +112,7 @@ rule predict_fold:
         gpu=1,
         mem_mb=8000,
         runtime=120,
+        **cluster_resources("gpu"),
     params:
         settings=config_at("stages", "{stage}", "models", "{model}", "predict"),
         device=runtime("device"),
