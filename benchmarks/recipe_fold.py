@@ -5,9 +5,10 @@ recipe's networks on a GPU, or on the CPU with --limit).
         --epochs-per-phase 1 --limit 1000 --device cuda
 
 Each model of the stage keeps its spec (network, geometry, channels, augmentation, losses,
-optimizers) with ``encoder_weights: null`` and every phase cut to ``--epochs-per-phase`` epochs
-(one cosine cycle where the cycles no longer divide them). Trains on the other folds' tiles, scores
-fold 0 with the model's prediction settings; prints a markdown table (metric, images/s, minutes).
+optimizers) with ``encoder_weights: null``, and with ``--epochs-per-phase`` every phase cut to
+that many epochs (one cosine cycle where the cycles no longer divide them). Trains on the other
+folds' tiles, scores fold 0 with the model's prediction settings; prints a markdown table
+(metric, images/s, minutes).
 """
 
 from __future__ import annotations
@@ -35,10 +36,13 @@ from saltseg.report import markdown_table
 SPEC_KEYS = ("model", "input", "augment", "train", "predict")
 
 
-def short_spec(model: dict, epochs: int) -> ModelSpec:
-    """The model's spec without ImageNet weights and with every phase cut to ``epochs``."""
+def short_spec(model: dict, epochs: int | None) -> ModelSpec:
+    """The model's spec without ImageNet weights and with every phase cut to ``epochs`` (None:
+    the phases as the config has them)."""
     d = {k: model[k] for k in SPEC_KEYS}
     d["model"] = {**d["model"], "encoder_weights": None}
+    if epochs is None:
+        return ModelSpec.from_dict(d, source="recipe_fold")
     phases = []
     for phase in d["train"]["phases"]:
         schedule = dict(phase["schedule"])
@@ -54,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("data_dir")
     ap.add_argument("--config", default="config.yaml")
     ap.add_argument("--stage", default="stage1")
-    ap.add_argument("--epochs-per-phase", type=int, default=1)
+    ap.add_argument(
+        "--epochs-per-phase", type=int, help="cut every phase to this (default: the config's)"
+    )
     ap.add_argument("--limit", type=int, help="use only this many labelled tiles")
     ap.add_argument("--n-folds", type=int, default=5)
     ap.add_argument("--device", default="auto")

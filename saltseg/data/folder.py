@@ -12,6 +12,8 @@ from saltseg.data.kaggle import png_files, read_png_tiles, to_8bit
 from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
 
+SECTION_HINT = "; for a whole section use saltseg predict-section"
+
 
 def read_tile_folder(source: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """(ids, uint8 images (N, 101, 101)) of ``source``; ids are file names without .png, or
@@ -29,6 +31,7 @@ def read_tile_folder(source: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]
         if stack.ndim != 3 or stack.shape[1:] != (TILE, TILE):
             raise SaltsegError(
                 f"{source}: expected tiles shaped (N, {TILE}, {TILE}), got {stack.shape}"
+                + SECTION_HINT
             )
         stack = to_8bit(stack)
         if stack.dtype != np.uint8:
@@ -41,4 +44,10 @@ def read_tile_folder(source: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]
     if not files:
         raise SaltsegError(f"{folder}: no PNG tiles")
     ids = sorted(files)
-    return np.array(ids), read_png_tiles([files[i] for i in ids])
+    try:
+        images = read_png_tiles([files[i] for i in ids])
+    except SaltsegError as exc:
+        if f"expected {TILE}x{TILE} pixels" in str(exc):
+            raise SaltsegError(f"{exc}{SECTION_HINT}") from None
+        raise
+    return np.array(ids), images

@@ -131,7 +131,10 @@ def predict_maps(
         "predicting %d tiles with snapshots %s and TTA %s", len(samples), names, tta or "none",
     )  # fmt: skip
     with tqdm(
-        total=len(names) * batches, desc="predict", unit="batch", mininterval=progress_interval(),
+        total=len(names) * batches,
+        desc="predict",
+        unit="batch",
+        mininterval=progress_interval(),
         disable=not progress,
     ) as bar:
         for name in names:

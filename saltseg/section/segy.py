@@ -61,7 +61,9 @@ def _line_traces(
     xl = f.attributes(segyio.TraceField.CROSSLINE_3D)[:]
     if inline is not None:
         if inline not in ilines:
-            raise SaltsegError(f"{path}: no inline {inline} (inlines {ilines.min()}..{ilines.max()})")
+            raise SaltsegError(
+                f"{path}: no inline {inline} (inlines {ilines.min()}..{ilines.max()})"
+            )
         traces = np.flatnonzero(il == inline)
         return traces[np.argsort(xl[traces], kind="stable")], f"inline {inline}"
     if crossline not in xlines:
@@ -123,11 +125,13 @@ def write_segy_line(
     spec.tracecount = n_traces
     spec.iline, spec.xline = segyio.TraceField.INLINE_3D, segyio.TraceField.CROSSLINE_3D
     with atomic_path(out) as tmp, segyio.create(tmp, spec) as f:
-        f.bin.update({
-            segyio.BinField.Samples: n_samples,
-            segyio.BinField.Interval: sample_interval_us,
-            segyio.BinField.Format: 5,
-        })
+        f.bin.update(
+            {
+                segyio.BinField.Samples: n_samples,
+                segyio.BinField.Interval: sample_interval_us,
+                segyio.BinField.Format: 5,
+            }
+        )
         for k in range(n_traces):
             f.header[k] = {
                 segyio.TraceField.TRACE_SEQUENCE_LINE: k + 1,

@@ -63,8 +63,13 @@ def synth_section_files(out_dir: PathLike, seed: int = 0, rows: int = 6, cols: i
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise SaltsegError(f"{out_dir}: exists and is not empty; choose a new folder")
     section = synth_section(seed, rows, cols)
-    info = {"seed": seed, "shape": list(section.image.shape), "depth_top": section.z_top,
-            "depth_step": section.z_step, "salt_fraction": round(float(section.salt.mean()), 4)}  # fmt: skip
+    info = {
+        "seed": seed,
+        "shape": list(section.image.shape),
+        "depth_top": section.z_top,
+        "depth_step": section.z_step,
+        "salt_fraction": round(float(section.salt.mean()), 4),
+    }
     with atomic_dir(out_dir) as tmp:
         write_segy_line(section.image.astype(np.float32) - 128.0, tmp / "section.sgy")
         np.save(tmp / "salt.npy", section.salt)

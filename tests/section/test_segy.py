@@ -34,8 +34,10 @@ def test_a_2d_line_round_trips_with_its_headers(tmp_path):
     np.testing.assert_array_equal(line.values, values)
     mask = values > 0
     write_segy_like(line, mask.astype(np.float32), tmp_path / "mask.sgy")
-    with segyio.open(tmp_path / "mask.sgy", ignore_geometry=True) as f, \
-            segyio.open(tmp_path / "line.sgy", ignore_geometry=True) as src:  # fmt: skip
+    with (
+        segyio.open(tmp_path / "mask.sgy", ignore_geometry=True) as f,
+        segyio.open(tmp_path / "line.sgy", ignore_geometry=True) as src,
+    ):
         assert f.tracecount == 230 and list(f.samples) == list(src.samples)
         assert f.bin[segyio.BinField.Interval] == 2000
         for k in (0, 117, 229):

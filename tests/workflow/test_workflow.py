@@ -299,14 +299,49 @@ def test_predict_target_runs_only_the_prediction(finished_run):
     workdir, config = finished_run
     source = workdir / "results" / "synth" / "test" / "images"
     new = f"predict={{'source': '{source}'}}"
-    plan = snakemake(workdir, "predict", "-n", "--config", new, configfile=config)
+    # The target first: --configfile takes several values and would swallow it.
+    plan = snakemake(workdir, "predict", "-n", "--configfile", str(config), "--config", new)
     assert job_counts(plan) == {"predict_new_tiles": 1, "predict": 1}
-    snakemake(workdir, "predict", "--cores", "2", "--config", new, configfile=config)
+    snakemake(workdir, "predict", "--cores", "2", "--configfile", str(config), "--config", new)
     out = workdir / "results" / "predict" / "images"
     sub = pd.read_csv(out / "submission.csv", keep_default_na=False)
     assert len(sub) == len(list(source.glob("*.png"))) == len(list((out / "masks").glob("*.png")))
     # and the default target is still complete: nothing of the run was touched
     assert "Nothing to be done" in snakemake(workdir, "-n", configfile=config)
+
+
+@pytest.mark.slow
+def test_the_runs_bundle_predicts_a_segy_section(finished_run, tmp_path):
+    # The tests config's bundle (32-px networks, one epoch) finds little salt; this checks the
+    # path from a run's bundle through the command. tests/steps/test_section.py measures the IoU
+    # with a bundle that has learnt something.
+    import segyio
+
+    workdir, _ = finished_run
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def cli(*args):
+        cmd = [sys.executable, "-m", "saltseg.cli", *map(str, args)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    cli("synth-section", tmp_path / "synth", "--seed", 7, "--rows", 2, "--cols", 5)
+    out = tmp_path / "out"
+    source = tmp_path / "synth" / "section.sgy"
+    cli("predict-section", workdir / "results" / "bundle", source, out, "--truth",
+        tmp_path / "synth" / "salt.npy", "--device", "cpu", "--threads", "1")  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    mask = np.load(out / "mask.npy")
+    assert mask.shape == (202, 505) and summary["shape"] == [202, 505]
+    assert 0.0 <= summary["iou"] <= 1.0
+    with (
+        segyio.open(out / "mask.sgy", ignore_geometry=True) as f,
+        segyio.open(source, ignore_geometry=True) as src,
+    ):
+        assert f.tracecount == src.tracecount == 505
+        assert dict(f.header[300]) == dict(src.header[300])  # headers carried over
+        np.testing.assert_array_equal(f.trace.raw[:].T, mask.astype(np.float32))
 
 
 def rerun_counts(workdir: Path, config: Path, edit) -> dict[str, int]:

@@ -35,10 +35,10 @@ rule predict_new_tiles:
         "../envs/saltseg.yaml"
     threads: runtime("threads")
     resources:
+        **cluster_resources("gpu"),
         gpu=1,
         mem_mb=8000,
         runtime=120,
-        **cluster_resources("gpu"),
     params:
         device=runtime("device"),
         precision=runtime("precision"),

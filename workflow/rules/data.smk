@@ -28,9 +28,9 @@ rule prepare_data:
     conda:
         "../envs/saltseg.yaml"
     resources:
+        **cluster_resources("cpu"),
         mem_mb=4000,
         runtime=30,
-        **cluster_resources("cpu"),
     params:
         source=DATA_DIR,
         hint=KAGGLE_HINT,
@@ -91,9 +91,9 @@ rule build_mosaic:
     conda:
         "../envs/saltseg.yaml"
     resources:
+        **cluster_resources("cpu"),
         mem_mb=4000,
         runtime=30,
-        **cluster_resources("cpu"),
     params:
         settings=config_at("mosaic"),
     script:

@@ -42,10 +42,10 @@ rule pretrain_on_pseudo:
         "../envs/saltseg.yaml"
     threads: runtime("threads")
     resources:
+        **cluster_resources("gpu"),
         gpu=1,
         mem_mb=8000,
         runtime=720,
-        **cluster_resources("gpu"),
     params:
         spec=pretrain_spec,
         device=runtime("device"),
@@ -78,10 +78,10 @@ rule train_fold:
         "../envs/saltseg.yaml"
     threads: runtime("threads")
     resources:
+        **cluster_resources("gpu"),
         gpu=1,
         mem_mb=8000,
         runtime=720,
-        **cluster_resources("gpu"),
     params:
         spec=model_spec,
         mode=config_at("stages", "{stage}", "models", "{model}", "mode"),
@@ -109,10 +109,10 @@ rule predict_fold:
         "../envs/saltseg.yaml"
     threads: runtime("threads")
     resources:
+        **cluster_resources("gpu"),
         gpu=1,
         mem_mb=8000,
         runtime=120,
-        **cluster_resources("gpu"),
     params:
         settings=config_at("stages", "{stage}", "models", "{model}", "predict"),
         device=runtime("device"),
