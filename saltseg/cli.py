@@ -73,8 +73,7 @@ def _cmd_predict_section(args: argparse.Namespace) -> None:
         args.bundle, args.section, args.out_dir, inline=args.inline, crossline=args.crossline,
         stride=args.stride, clip_percentile=args.clip_percentile, depth_top=args.depth_top,
         depth_step=args.depth_step, batch_windows=args.batch_windows, truth=args.truth,
-        device=args.device,
-        threads=args.threads, precision=args.precision,
+        device=args.device, threads=args.threads, precision=args.precision,
     )  # fmt: skip
     _print_table(f"wrote {args.out_dir}", result)
 

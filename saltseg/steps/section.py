@@ -139,6 +139,10 @@ def predict_section_file(
         raise SaltsegError(f"{out_dir}: exists and is not empty; choose a new folder")
     if not 1 <= stride <= TILE:
         raise SaltsegError(f"--stride must be in 1..{TILE}, got {stride}")
+    if clip_percentile is not None and not 0 <= clip_percentile < 50:
+        raise SaltsegError(f"--clip-percentile must be in [0, 50), got {clip_percentile}")
+    if batch_windows < 1:
+        raise SaltsegError(f"--batch-windows must be at least 1, got {batch_windows}")
     if (depth_top is None) != (depth_step is None):
         raise SaltsegError("give both --depth-top and --depth-step, or neither")
     values, line = read_section(source, inline, crossline)

@@ -87,6 +87,16 @@ def test_npy_and_png_sections_and_the_cli(tmp_path):
         (lambda d: np.save(d / "s.npy", np.full((200, 200), np.nan)), {}, "NaN or infinite"),
         (lambda d: np.save(d / "s.npy", np.zeros((200, 200))), {"inline": 3}, "for SEG-Y volumes"),
         (lambda d: np.save(d / "s.npy", np.zeros((200, 200))), {"stride": 0}, "--stride"),
+        (
+            lambda d: np.save(d / "s.npy", np.zeros((200, 200))),
+            {"clip_percentile": 50},
+            "--clip-percentile must be in",
+        ),
+        (
+            lambda d: np.save(d / "s.npy", np.zeros((200, 200))),
+            {"batch_windows": 0},
+            "--batch-windows",
+        ),
         (lambda d: (d / "s.sgy").write_bytes(b"\0" * 500), {}, "not a readable SEG-Y"),
         (lambda d: None, {}, "file not found"),
     ],
