@@ -42,3 +42,48 @@ def test_manifest_round_trip_and_errors(tmp_path):
     path.write_text("{not json")
     with pytest.raises(SaltsegError, match="unreadable manifest"):
         read_manifest(tmp_path / "b")
+
+
+def test_an_oof_image_head_threshold_is_bundled_per_fold_and_used_per_fold(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from saltseg.bundle import predict as bundle_predict
+    from saltseg.data.tileset import TileSet, save_tileset
+    from saltseg.io.probs import save_probs
+    from saltseg.steps.bundle import export_bundle
+
+    table = pd.DataFrame({"id": ["a", "b"], "split": ["train", "test"], "z": [100.0, np.nan],
+                          "coverage": [0.0, np.nan], "blank": [False, False]})  # fmt: skip
+    images = np.full((2, 101, 101), 80, np.uint8)
+    images[:, :, ::2] = 100  # not blank: 51 columns of 100, 50 of 80
+    save_tileset(TileSet(table, images, np.zeros((2, 101, 101), bool)), tmp_path / "data")
+    checkpoints, oofs = [], []
+    for k, threshold in enumerate((0.4, 0.6)):
+        checkpoints.append(tmp_path / f"fold{k}.pt")
+        checkpoints[-1].write_bytes(b"weights")
+        oofs.append(tmp_path / f"oof{k}.npz")
+        save_probs(oofs[-1], ["a"], np.zeros((1, 101, 101)), classifier_threshold=threshold)
+    pd.DataFrame(
+        {"model": ["blend"], "weight": [1.0], "oof_score": [0.5], "best_threshold": [0.5]}
+    ).to_csv(tmp_path / "scores.csv", index=False)
+    member = {"stage": "stage1", "model": "a", "weight": 1.0, "folds": 2,
+              "predict": {"classifier_threshold": "oof", "tta": []}}  # fmt: skip
+    manifest = export_bundle(
+        checkpoints, oofs, tmp_path / "scores.csv", tmp_path / "data" / "tiles.parquet",
+        tmp_path / "bundle", [member],
+    )  # fmt: skip
+    assert manifest["members"][0]["predict"]["classifier_threshold"] == [0.4, 0.6]
+    assert manifest["grey"] == {"mean": pytest.approx(90.1, abs=0.01), "std": pytest.approx(10.0)}
+
+    # Every fold predicts salt everywhere with image probability 0.5: fold 0 (0.4) keeps it,
+    # fold 1 (0.6) empties it, so the fold average is half of the map.
+    def predict_maps(ckpt, samples, **settings):
+        n = len(samples)
+        return np.ones((n, 101, 101), np.float32), np.full(n, 0.5, np.float32)
+
+    monkeypatch.setattr(bundle_predict, "predict_maps", predict_maps)
+    monkeypatch.setattr(bundle_predict, "load_checkpoint", lambda path: path)
+    bundle = bundle_predict.load_bundle(tmp_path / "bundle")
+    probs = bundle_predict.bundle_probabilities(bundle, images[:1])
+    np.testing.assert_allclose(probs, 0.5)

@@ -75,13 +75,15 @@ def bundle_probabilities(
     for member, ckpts in zip(bundle.members, bundle.checkpoints, strict=True):
         settings = member.predict
         folds = np.zeros(images.shape, np.float32)
-        for ckpt in ckpts:
+        threshold = settings.get("classifier_threshold")
+        # "oof" was bundled as one measured threshold per fold
+        per_fold = threshold if isinstance(threshold, list) else [threshold] * len(ckpts)
+        for ckpt, threshold in zip(ckpts, per_fold, strict=True):
             maps, image = predict_maps(
                 ckpt, samples, device=device, threads=threads, precision=precision,
                 batch_size=batch_size, snapshots=settings.get("snapshots"),
                 tta=settings.get("tta"), progress=progress,
             )  # fmt: skip
-            threshold = settings.get("classifier_threshold")
             if image is not None and isinstance(threshold, int | float):
                 empty_unless_salt(maps, image, float(threshold))
             folds += maps

@@ -20,14 +20,27 @@ def dequantize(q: np.ndarray) -> np.ndarray:
     return q.astype(np.float32) / 255.0
 
 
-def save_probs(path: str | os.PathLike, ids, probs: np.ndarray) -> None:
-    """Save probabilities shaped (N, H, W) for ``ids`` (length N) atomically."""
+def save_probs(
+    path: str | os.PathLike, ids, probs: np.ndarray, classifier_threshold: float | None = None
+) -> None:
+    """Save probabilities shaped (N, H, W) for ``ids`` (length N) atomically, with the image-head
+    threshold that emptied some of them (a fold's measured "oof" one), if any."""
     ids = np.asarray([str(i) for i in ids])
     probs = np.asarray(probs)
     if probs.ndim != 3 or len(ids) != len(probs):
         raise ValueError(f"expected {len(ids)} maps shaped (N, H, W), got {probs.shape}")
+    extra = {} if classifier_threshold is None else {"classifier_threshold": classifier_threshold}
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, ids=ids, probs=quantize(probs))
+        np.savez(fh, ids=ids, probs=quantize(probs), **extra)
+
+
+def read_classifier_threshold(path: str | os.PathLike) -> float | None:
+    """The image-head threshold saved with the probabilities of ``path``, or None."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return float(z["classifier_threshold"]) if "classifier_threshold" in z else None
+    except (OSError, ValueError) as exc:
+        raise SaltsegError(f"{path}: not a saltseg probability file ({exc})") from None
 
 
 def load_probs(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

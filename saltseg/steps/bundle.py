@@ -19,7 +19,7 @@ from saltseg.data.folder import read_tile_folder
 from saltseg.data.tileset import blank_tiles, load_tileset
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_dir
-from saltseg.io.probs import save_probs
+from saltseg.io.probs import read_classifier_threshold, save_probs
 from saltseg.io.submission import write_submission
 from saltseg.postprocess import PostprocessConfig
 from saltseg.steps.blend import read_oof_threshold
@@ -32,6 +32,7 @@ POSTPROCESS_KEYS = ("min_component", "blank_empty", "all_salt_empty")  # no mosa
 
 def export_bundle(
     checkpoints: Sequence[PathLike],
+    oofs: Sequence[PathLike],
     scores: PathLike,
     tiles: PathLike,
     bundle: PathLike,
@@ -41,12 +42,15 @@ def export_bundle(
     """Copy the final blend's fold checkpoints into ``bundle`` with its manifest.
 
     ``members`` (in the order of ``checkpoints``, each with ``folds`` checkpoints): stage,
-    model, weight in the final blend, prediction settings.
+    model, weight in the final blend, prediction settings. ``oofs``: the fold models' OOF
+    predictions, in the same order, which carry the image-head threshold each fold used (a
+    classifier threshold of "oof" is bundled as these per-fold values).
     """
     cfg = PostprocessConfig.parse(postprocess, "postprocess")
     threshold = read_oof_threshold(scores) if cfg.threshold == "oof" else float(cfg.threshold)
-    if sum(int(m["folds"]) for m in members) != len(checkpoints):
-        raise SaltsegError(f"{bundle}: {len(checkpoints)} checkpoints for members {members}")
+    if not sum(int(m["folds"]) for m in members) == len(checkpoints) == len(oofs):
+        raise SaltsegError(f"{bundle}: {len(checkpoints)} checkpoints, {len(oofs)} OOF files "
+                           f"for members {members}")  # fmt: skip
     tileset = load_tileset(tiles)
     depth_fill = tileset.depth_fill()  # what tiles without a depth get in the run
     out, start = [], 0
@@ -59,13 +63,13 @@ def export_bundle(
                 (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, tmp / rel)
                 folds.append(rel)
-            start += n
             predict = dict(m.get("predict") or {})
             if predict.get("classifier_threshold") == "oof":
-                # Measured per fold on its OOF tiles during the run, not kept: none here.
-                logger.warning("%s/%s: image-head threshold 'oof' is not bundled; none is used",
-                               m["stage"], m["model"])  # fmt: skip
-                predict["classifier_threshold"] = None
+                # Measured per fold on its OOF tiles during the run: each fold keeps its own.
+                predict["classifier_threshold"] = [
+                    read_classifier_threshold(p) for p in oofs[start : start + n]
+                ]
+            start += n
             out.append(Member(m["stage"], m["model"], float(m["weight"]), tuple(folds), predict))
         manifest = write_manifest(
             tmp,

@@ -274,7 +274,9 @@ def predict_fold(
                 "fold %d: image-head threshold %.2f measured on the fold's OOF tiles "
                 "(metric %+.4f against none)", fold, threshold, gain,
             )  # fmt: skip
-        empty_unless_salt(maps, image, float(threshold))
+        threshold = float(threshold)
+        empty_unless_salt(maps, image, threshold)
+    used = threshold if image is not None else None
     ids = tile_set.ids
-    save_probs(oof, ids[val_rows], maps[: len(val_rows)])
-    save_probs(test, ids[test_rows], maps[len(val_rows) :])
+    save_probs(oof, ids[val_rows], maps[: len(val_rows)], classifier_threshold=used)
+    save_probs(test, ids[test_rows], maps[len(val_rows) :], classifier_threshold=used)

@@ -190,7 +190,7 @@ def test_oof_classifier_threshold_picks_the_best_and_the_lowest_on_ties():
 
 
 def test_predict_fold_measures_the_image_head_threshold_on_its_oof_tiles(prepared, monkeypatch):
-    from saltseg.io.probs import load_probs
+    from saltseg.io.probs import load_probs, read_classifier_threshold
 
     def fake_predict_maps(checkpoint, samples, **settings):
         n = len(samples)
@@ -211,6 +211,8 @@ def test_predict_fold_measures_the_image_head_threshold_on_its_oof_tiles(prepare
     # Fold 0 is tr0, tr4, tr6 (all with salt): any threshold up to 0.8 keeps them; the lowest
     # (0) empties nothing, also on the test tiles.
     assert oof.max(axis=(1, 2)).min() > 0.8 and test.max(axis=(1, 2)).min() > 0.8
+    # The measured threshold goes with the predictions (the bundle takes it from there).
+    assert read_classifier_threshold(prepared / "oof.npz") == 0.0
     # With a fixed threshold, the odd test rows (image probability 0.2) are emptied.
     steps.predict_fold(
         "unused.pt", prepared / "data", prepared / "folds.parquet", 0,
@@ -219,6 +221,7 @@ def test_predict_fold_measures_the_image_head_threshold_on_its_oof_tiles(prepare
     test_ids, test = load_probs(prepared / "test.npz")
     emptied = [i for i, m in zip(test_ids, test, strict=True) if m.max() == 0]
     assert emptied == ["te1", "te3"]  # rows 9 and 11
+    assert read_classifier_threshold(prepared / "test.npz") == 0.5
 
 
 def test_predict_fold_can_predict_test_tiles_with_their_own_tta(prepared, monkeypatch):

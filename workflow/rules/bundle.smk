@@ -4,7 +4,8 @@
 rule export_bundle:
     input:
         unpack(tileset),
-        checkpoints=bundle_checkpoints,
+        checkpoints=bundle_fold_files(rules.train_fold.output.checkpoint),
+        oofs=bundle_fold_files(rules.predict_fold.output.oof),
         scores=rules.blend_final.output.scores,
     output:
         bundle=directory("results/bundle"),

@@ -248,14 +248,10 @@ def bundle_members():
     return members
 
 
-def bundle_checkpoints(wildcards=None):
-    return [
-        expand(
-            rules.train_fold.output.checkpoint,
-            stage=m["stage"],
-            model=m["model"],
-            fold=k,
-        )[0]
+def bundle_fold_files(output):
+    """An output of every fold model of the final blend, in bundle_members' order."""
+    return lambda wildcards=None: [
+        expand(output, stage=m["stage"], model=m["model"], fold=k)[0]
         for m in bundle_members()
         for k in FOLDS
     ]
