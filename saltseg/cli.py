@@ -72,7 +72,8 @@ def _cmd_predict_section(args: argparse.Namespace) -> None:
     result = predict_section_file(
         args.bundle, args.section, args.out_dir, inline=args.inline, crossline=args.crossline,
         stride=args.stride, clip_percentile=args.clip_percentile, depth_top=args.depth_top,
-        depth_step=args.depth_step, batch_windows=args.batch_windows, truth=args.truth,
+        depth_step=args.depth_step, batch_windows=args.batch_windows,
+        column_rules=args.column_rules, truth=args.truth,
         device=args.device, threads=args.threads, precision=args.precision,
     )  # fmt: skip
     _print_table(f"wrote {args.out_dir}", result)
@@ -196,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-top", type=float, help="depth (TGS z) of the first sample row")
     p.add_argument("--depth-step", type=float, help="depth per sample row")
     p.add_argument("--batch-windows", type=int, default=64, help="windows per batch")
+    p.add_argument(
+        "--column-rules", action="store_true",
+        help="the mosaic rules down the section's columns, confident cells governing the rest",
+    )  # fmt: skip
     p.add_argument("--truth", help="a bool .npy of the section's salt: report the mask's IoU")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--threads", type=int, default=2, help="CPU threads")

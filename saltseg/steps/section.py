@@ -17,6 +17,7 @@ from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_dir, write_json
 from saltseg.postprocess import remove_small_components
+from saltseg.section.columns import apply_column_rules
 from saltseg.section.grey import to_grey
 from saltseg.section.overlay import overlay
 from saltseg.section.segy import SeismicLine, read_segy_line, write_segy_like, write_segy_line
@@ -123,6 +124,7 @@ def predict_section_file(
     depth_top: float | None = None,
     depth_step: float | None = None,
     batch_windows: int = 64,
+    column_rules: bool = False,
     truth: PathLike | None = None,
     device: str = "auto",
     threads: int = 2,
@@ -132,7 +134,9 @@ def predict_section_file(
     (float32), ``mask.npy`` (bool), ``overlay.png``, ``mask.sgy`` for SEG-Y input (the input's
     headers, mask 0/1 as IEEE floats) and ``summary.json``. Pixel rows lie at depth
     ``depth_top + row * depth_step`` (TGS z units); without them, at the run's fill depth.
-    With ``truth`` (a bool .npy of the section's salt), the summary holds the mask's IoU."""
+    ``column_rules``: the mosaic rules along the section's columns
+    (:func:`saltseg.section.columns.apply_column_rules`). With ``truth`` (a bool .npy of the
+    section's salt), the summary holds the mask's IoU."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
@@ -173,6 +177,9 @@ def predict_section_file(
     if min_size:
         cleaned, _ = remove_small_components(mask[None], min_size)
         mask = cleaned[0]
+    changed = None
+    if column_rules:
+        mask, changed = apply_column_rules(prob, mask)
     seconds = time.perf_counter() - started
     summary = {
         "source": str(source),
@@ -184,6 +191,8 @@ def predict_section_file(
         "salt_fraction": round(float(mask.mean()), 4),
         "seconds": round(seconds, 1),
     }
+    if changed is not None:
+        summary["column_rules"] = changed
     if salt is not None:
         union = int((mask | salt).sum())
         summary["iou"] = round(int((mask & salt).sum()) / union, 4) if union else 1.0
