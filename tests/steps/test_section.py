@@ -21,6 +21,7 @@ from saltseg.section.segy import write_segy_line
 from saltseg.steps.section import predict_section_file, synth_section_files
 from saltseg.synth.generate import generate
 from tests.nn.test_train import tiny_spec
+from tests.section.test_segy import volume
 
 
 def half_bundle(folder):
@@ -98,6 +99,8 @@ def test_npy_and_png_sections_and_the_cli(tmp_path):
             "--batch-windows",
         ),
         (lambda d: (d / "s.sgy").write_bytes(b"\0" * 500), {}, "not a readable SEG-Y"),
+        (lambda d: volume(d / "s.sgy"), {}, "a 3-D volume .* choose one line with --inline"),
+        (lambda d: volume(d / "s.sgy"), {"inline": 99}, r"no inline 99 \(inlines 10..12\)"),
         (lambda d: None, {}, "file not found"),
     ],
 )
