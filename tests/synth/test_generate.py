@@ -192,3 +192,19 @@ def test_refuses_non_empty_output_and_bad_arguments(tmp_path):
     empty_dir.mkdir()
     generate(empty_dir, contact_sheet=False, **TINY)  # an existing empty folder is fine
     assert (empty_dir / "train.csv").is_file()
+
+
+def test_synth_section_is_the_section_generate_cuts(tmp_path):
+    from saltseg.synth.generate import synth_section
+
+    generate(tmp_path / "d", seed=3, sections=1, rows=2, cols=3, train_fraction=0.5)
+    ts = read_kaggle(tmp_path / "d")
+    section = synth_section(3, 2, 3)
+    assert section.image.shape == section.salt.shape == (202, 303)
+    cut = section.image.reshape(2, 101, 3, 101).swapaxes(1, 2).reshape(6, 101, 101)
+    known = {tile.tobytes() for tile in cut}
+    not_blank = ts.table["blank"].to_numpy() == 0
+    assert not_blank.any()
+    assert all(img.tobytes() in known for img in ts.images[not_blank])
+    depths = ts.table["z"].dropna().to_numpy()
+    assert depths.min() >= section.z_top and depths.max() <= section.z_top + 202 * section.z_step
