@@ -11,6 +11,7 @@ import numpy as np
 from saltseg.data.kaggle import png_files, read_png_tiles, to_8bit
 from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
+from saltseg.io.npy import read_npy
 
 SECTION_HINT = "; for a whole section use saltseg predict-section"
 
@@ -20,12 +21,7 @@ def read_tile_folder(source: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]
     row numbers of an .npy stack. 16-bit images are scaled to 8 bits."""
     source = Path(source)
     if source.suffix.lower() == ".npy":
-        if not source.is_file():
-            raise SaltsegError(f"{source}: file not found")
-        try:
-            stack = np.load(source, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise SaltsegError(f"{source}: unreadable .npy ({exc})") from None
+        stack = read_npy(source)
         if stack.ndim == 2:
             stack = stack[None]
         if stack.ndim != 3 or stack.shape[1:] != (TILE, TILE):

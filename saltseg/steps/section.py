@@ -16,6 +16,7 @@ from saltseg.data.kaggle import png_header, to_8bit
 from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_dir, write_json
+from saltseg.io.npy import read_npy
 from saltseg.postprocess import remove_small_components
 from saltseg.section.columns import apply_column_rules
 from saltseg.section.grey import to_grey
@@ -47,10 +48,7 @@ def _read_png_section(path: Path) -> np.ndarray:
 
 
 def _read_truth(path: PathLike, shape: tuple[int, int]) -> np.ndarray:
-    try:
-        salt = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise SaltsegError(f"{path}: unreadable .npy ({exc})") from None
+    salt = read_npy(path)
     if salt.shape != shape:
         raise SaltsegError(f"{path}: truth is {salt.shape}, the section {shape}")
     return salt.astype(bool)
@@ -94,12 +92,7 @@ def read_section(
             raise SaltsegError(f"{source}: file not found")
         return _read_png_section(source), None
     if suffix == ".npy":
-        if not source.is_file():
-            raise SaltsegError(f"{source}: file not found")
-        try:
-            values = np.load(source, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise SaltsegError(f"{source}: unreadable .npy ({exc})") from None
+        values = read_npy(source)
         if values.ndim != 2:
             raise SaltsegError(f"{source}: expected a 2-D section (samples, traces), got "
                                f"{values.shape}")  # fmt: skip
