@@ -84,6 +84,7 @@ def test_an_oof_image_head_threshold_is_bundled_per_fold_and_used_per_fold(tmp_p
 
     monkeypatch.setattr(bundle_predict, "predict_maps", predict_maps)
     monkeypatch.setattr(bundle_predict, "load_checkpoint", lambda path: path)
+    monkeypatch.setattr(bundle_predict, "prepared_network", lambda ckpt, compute: None)
     bundle = bundle_predict.load_bundle(tmp_path / "bundle")
     probs = bundle_predict.bundle_probabilities(bundle, images[:1])
     np.testing.assert_allclose(probs, 0.5)

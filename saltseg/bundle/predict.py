@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from saltseg.bundle.manifest import Member, read_manifest
 from saltseg.data.tileset import blank_tiles
 from saltseg.nn.checkpoint import Checkpoint, load_checkpoint
-from saltseg.nn.predict import empty_unless_salt, predict_maps
+from saltseg.nn.device import resolve_compute
+from saltseg.nn.predict import empty_unless_salt, predict_maps, prepared_network
 from saltseg.nn.samples import Samples
 from saltseg.postprocess import PostprocessConfig, postprocess
 
@@ -31,6 +32,9 @@ class Bundle:
     manifest: dict
     members: list[Member]
     checkpoints: list[list[Checkpoint]]
+    # built networks by (member, fold, device, threads, precision): a section predicts many
+    # small batches, and building a network costs about 0.15 s
+    networks: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def threshold(self) -> float:
@@ -72,17 +76,21 @@ def bundle_probabilities(
         z = np.full(len(images), bundle.depth_fill, np.float32)
     samples = Samples(images, None, np.asarray(z, np.float32))
     blended = np.zeros(images.shape, np.float32)
-    for member, ckpts in zip(bundle.members, bundle.checkpoints, strict=True):
+    compute = resolve_compute(device, threads, precision)
+    for i, (member, ckpts) in enumerate(zip(bundle.members, bundle.checkpoints, strict=True)):
         settings = member.predict
         folds = np.zeros(images.shape, np.float32)
         threshold = settings.get("classifier_threshold")
         # "oof" was bundled as one measured threshold per fold
         per_fold = threshold if isinstance(threshold, list) else [threshold] * len(ckpts)
-        for ckpt, threshold in zip(ckpts, per_fold, strict=True):
+        for k, (ckpt, threshold) in enumerate(zip(ckpts, per_fold, strict=True)):
+            key = (i, k, device, threads, precision)
+            if key not in bundle.networks:
+                bundle.networks[key] = prepared_network(ckpt, compute)
             maps, image = predict_maps(
                 ckpt, samples, device=device, threads=threads, precision=precision,
                 batch_size=batch_size, snapshots=settings.get("snapshots"),
-                tta=settings.get("tta"), progress=progress,
+                tta=settings.get("tta"), progress=progress, network=bundle.networks[key],
             )  # fmt: skip
             if image is not None and isinstance(threshold, int | float):
                 empty_unless_salt(maps, image, float(threshold))

@@ -85,6 +85,11 @@ def empty_unless_salt(maps: np.ndarray, image: np.ndarray, threshold: float) -> 
     return maps
 
 
+def prepared_network(ckpt: Checkpoint, compute: Compute) -> nn.Module:
+    """The checkpoint's network on the compute's device and memory format, in eval mode."""
+    return compute.prepare(build_model(ckpt.spec.model, ckpt.in_channels, pretrained=False)).eval()
+
+
 def predict_maps(
     checkpoint: str | os.PathLike | Checkpoint,
     samples: Samples,
@@ -96,6 +101,7 @@ def predict_maps(
     snapshots: str | list[str] | None = None,
     tta: Sequence[str] | None = None,
     progress: bool = True,
+    network: nn.Module | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(float32 (N, 101, 101) salt probabilities, float32 (N,) image-level salt probabilities or
     None without an image head) for ``samples``.
@@ -104,7 +110,9 @@ def predict_maps(
     (the identity plus e.g. "hflip") of the sigmoid outputs. Settings left at None come from the
     checkpoint's spec (its ``predict`` section). ``checkpoint`` is a path or an already loaded
     Checkpoint (callers that also read its spec load it once); ``progress`` False hides the
-    progress bar (callers with their own). ``device``, ``threads`` and
+    progress bar (callers with their own); ``network``: the checkpoint's network already built by
+    :func:`prepared_network` for the same compute (callers that predict many small batches build
+    it once). ``device``, ``threads`` and
     ``precision`` are resolved by :func:`saltseg.nn.device.resolve_compute`.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
@@ -122,7 +130,7 @@ def predict_maps(
         )
     compute = resolve_compute(device, threads, precision)
     geometry = Geometry.from_spec(spec.input)
-    model = compute.prepare(build_model(spec.model, ckpt.in_channels, pretrained=False)).eval()
+    model = network if network is not None else prepared_network(ckpt, compute)
     out = np.zeros((len(samples), TILE, TILE), dtype=np.float32)
     cls_out = np.zeros(len(samples), dtype=np.float32)
     batches = -(-len(samples) // batch_size)
