@@ -11,7 +11,7 @@ CORES ?= 2
 $(BIN)/saltseg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --no-cache-dir -e ".[dev]"
 	touch $@
 
 demo: $(BIN)/saltseg
