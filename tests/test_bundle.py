@@ -88,3 +88,32 @@ def test_an_oof_image_head_threshold_is_bundled_per_fold_and_used_per_fold(tmp_p
     bundle = bundle_predict.load_bundle(tmp_path / "bundle")
     probs = bundle_predict.bundle_probabilities(bundle, images[:1])
     np.testing.assert_allclose(probs, 0.5)
+
+
+def test_a_member_with_compile_predicts_through_a_compiled_network(tmp_path, monkeypatch):
+    import numpy as np
+    import torch
+
+    from saltseg.bundle import predict as bundle_predict
+    from saltseg.nn.compiled import CompiledNetwork
+    from saltseg.nn.predict import predict
+    from saltseg.nn.samples import Samples
+    from tests.nn.test_predict import random_checkpoint
+    from tests.nn.test_train import tiles, tiny_spec
+
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda model, **_: compiled.append(model) or model)
+    spec = tiny_spec(input={"pad": 32, "resize": 32, "channels": ["image"]})
+    folder = tmp_path / "bundle"
+    (folder / "models").mkdir(parents=True)
+    random_checkpoint(folder / "models" / "fold0.pt", spec)
+    member = Member("stage1", "a", 1.0, ("models/fold0.pt",), {"compile": True, "tta": []})
+    write_manifest(folder, [member], threshold=0.5, postprocess={}, oof_scores=[])
+    data = tiles(3)
+    bundle = bundle_predict.load_bundle(folder)
+    probs = bundle_predict.bundle_probabilities(bundle, data.images, data.z, threads=1)
+    assert len(compiled) == 1
+    assert all(isinstance(n, CompiledNetwork) for n in bundle.networks.values())
+    plain = predict(folder / "models" / "fold0.pt", Samples(data.images, None, data.z),
+                    threads=1, tta=[], snapshots=spec.predict.snapshots)  # fmt: skip
+    np.testing.assert_allclose(probs, plain, atol=1e-6)

@@ -12,6 +12,7 @@ import numpy as np
 from saltseg.bundle.manifest import Member, read_manifest
 from saltseg.data.tileset import blank_tiles
 from saltseg.nn.checkpoint import Checkpoint, load_checkpoint
+from saltseg.nn.compiled import CompiledNetwork
 from saltseg.nn.device import resolve_compute
 from saltseg.nn.predict import empty_unless_salt, predict_maps, prepared_network
 from saltseg.nn.samples import Samples
@@ -86,7 +87,11 @@ def bundle_probabilities(
         for k, (ckpt, threshold) in enumerate(zip(ckpts, per_fold, strict=True)):
             key = (i, k, device, threads, precision)
             if key not in bundle.networks:
-                bundle.networks[key] = prepared_network(ckpt, compute)
+                network = prepared_network(ckpt, compute)
+                if settings.get("compile"):
+                    size = batch_size or ckpt.spec.predict.batch_size  # what predict_maps uses
+                    network = CompiledNetwork(network, size)
+                bundle.networks[key] = network
             maps, image = predict_maps(
                 ckpt, samples, device=device, threads=threads, precision=precision,
                 batch_size=batch_size, snapshots=settings.get("snapshots"),

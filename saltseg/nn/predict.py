@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -14,11 +14,12 @@ from tqdm import tqdm
 from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
 from saltseg.nn.checkpoint import Checkpoint, load_checkpoint
+from saltseg.nn.compiled import CompiledNetwork
 from saltseg.nn.device import Compute, progress_interval, resolve_compute
 from saltseg.nn.feed import eval_batches, to_inputs, to_network
 from saltseg.nn.geometry import Geometry
 from saltseg.nn.network import build_model
-from saltseg.nn.outputs import split_outputs
+from saltseg.nn.outputs import Outputs, split_outputs
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import TTAS, ModelSpec
 
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 @torch.no_grad()
 def predict_views(
-    model: nn.Module,
+    model: nn.Module | Callable[[torch.Tensor], Outputs],
     x: torch.Tensor,
     geometry: Geometry,
     tta: Sequence[str],
@@ -37,6 +38,7 @@ def predict_views(
 
     ``x`` holds the input channels at 101x101 (B, C, 101, 101). Flips happen before the geometry
     (and are undone after mapping back), so an asymmetric padding margin cannot shift the result.
+    ``model``: the network, or a :class:`CompiledNetwork` of it.
     Returns (probabilities (B, 101, 101), classifier probabilities (B,) or None).
     """
     views = ["identity", *tta]
@@ -101,7 +103,8 @@ def predict_maps(
     snapshots: str | list[str] | None = None,
     tta: Sequence[str] | None = None,
     progress: bool = True,
-    network: nn.Module | None = None,
+    network: nn.Module | CompiledNetwork | None = None,
+    compile: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(float32 (N, 101, 101) salt probabilities, float32 (N,) image-level salt probabilities or
     None without an image head) for ``samples``.
@@ -111,9 +114,11 @@ def predict_maps(
     checkpoint's spec (its ``predict`` section). ``checkpoint`` is a path or an already loaded
     Checkpoint (callers that also read its spec load it once); ``progress`` False hides the
     progress bar (callers with their own); ``network``: the checkpoint's network already built by
-    :func:`prepared_network` for the same compute (callers that predict many small batches build
-    it once). ``device``, ``threads`` and
-    ``precision`` are resolved by :func:`saltseg.nn.device.resolve_compute`.
+    :func:`prepared_network` for the same compute, or a :class:`CompiledNetwork` of it (callers
+    that predict many small batches build it once); ``compile``: run the network through
+    ``torch.compile`` (None: the spec's ``predict.compile``; see :mod:`saltseg.nn.compiled`).
+    ``device``, ``threads`` and ``precision`` are resolved by
+    :func:`saltseg.nn.device.resolve_compute`.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     spec: ModelSpec = ckpt.spec
@@ -130,13 +135,19 @@ def predict_maps(
         )
     compute = resolve_compute(device, threads, precision)
     geometry = Geometry.from_spec(spec.input)
-    model = network if network is not None else prepared_network(ckpt, compute)
+    if isinstance(network, CompiledNetwork):
+        model, forward, compile = network.model, network, True
+    else:
+        model = network if network is not None else prepared_network(ckpt, compute)
+        compile = spec.predict.compile if compile is None else compile
+        forward = CompiledNetwork(model, batch_size) if compile else model
     out = np.zeros((len(samples), TILE, TILE), dtype=np.float32)
     cls_out = np.zeros(len(samples), dtype=np.float32)
     batches = -(-len(samples) // batch_size)
     logger.log(
         logging.INFO if progress else logging.DEBUG,
-        "predicting %d tiles with snapshots %s and TTA %s", len(samples), names, tta or "none",
+        "predicting %d tiles with snapshots %s and TTA %s%s", len(samples), names, tta or "none",
+        ", compiled" if compile else "",
     )  # fmt: skip
     with tqdm(
         total=len(names) * batches,
@@ -149,7 +160,7 @@ def predict_maps(
             model.load_state_dict(ckpt.snapshots[name])
             for sl, images, z in eval_batches(samples, batch_size):
                 x = to_inputs(images, z, spec, compute)
-                probs, cls = predict_views(model, x, geometry, tta, compute)
+                probs, cls = predict_views(forward, x, geometry, tta, compute)
                 out[sl] += probs.cpu().numpy()
                 if cls is not None:
                     cls_out[sl] += cls.cpu().numpy()

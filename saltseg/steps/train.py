@@ -245,6 +245,7 @@ def predict_fold(
         "precision": precision,
         "batch_size": given.get("batch_size"),
         "snapshots": given.get("snapshots"),
+        "compile": given.get("compile"),
     }
     predict_spec = ckpt.spec.predict
     tta = given.get("tta")

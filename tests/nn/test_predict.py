@@ -129,3 +129,36 @@ def test_bf16_prediction_is_close_to_float32(tmp_path):
     assert half.shape == (4, 101, 101) and half.dtype == np.float32
     assert not np.array_equal(full, half)  # bf16 really ran
     np.testing.assert_allclose(half, full, atol=0.03)
+
+
+def test_compiled_prediction_matches_the_plain_network(tmp_path, caplog):
+    # 5 tiles in batches of 2: the last batch is padded to the compiled graph's size.
+    spec = tiny_spec(input={"pad": 32, "resize": 32, "channels": ["image", "ramp"]})
+    random_checkpoint(tmp_path / "m.pt", spec)
+    data = tiles(5)
+    data = Samples(data.images, None, data.z)
+    kw = {"threads": 1, "snapshots": "all", "batch_size": 2, "tta": ["hflip"]}
+    plain = predict(tmp_path / "m.pt", data, **kw)
+    compiled = predict(tmp_path / "m.pt", data, compile=True, **kw)
+    assert "torch.compile failed" not in caplog.text
+    np.testing.assert_allclose(compiled, plain, atol=1e-4)
+
+
+def test_a_failing_compiler_falls_back_to_the_plain_network(tmp_path, monkeypatch, caplog):
+    def broken(model, **_):
+        def run(x):
+            raise RuntimeError("InductorError: no C++ compiler found\nmore detail")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken)
+    spec = tiny_spec(input={"pad": 32, "resize": 32, "channels": ["image"]})
+    random_checkpoint(tmp_path / "m.pt", spec)
+    data = tiles(3)
+    data = Samples(data.images, None, data.z)
+    kw = {"threads": 1, "snapshots": "final", "batch_size": 2, "tta": []}
+    plain = predict(tmp_path / "m.pt", data, **kw)
+    with caplog.at_level("WARNING"):
+        fallback = predict(tmp_path / "m.pt", data, compile=True, **kw)
+    assert caplog.text.count("torch.compile failed (InductorError: no C++ compiler found)") == 1
+    np.testing.assert_array_equal(fallback, plain)
