@@ -117,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--depths", choices=["all", "train"], default=synth.depths, help="ids depths.csv covers"
     )
+    p.add_argument(
+        "--keep-fraction", type=float, default=synth.keep_fraction,
+        help="share of each section's tiles written (real-like: most neighbours missing)",
+    )  # fmt: skip
+    p.add_argument(
+        "--tile-noise", type=float, default=synth.tile_noise,
+        help="grey-level noise per pixel (real-like seams)",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser(

@@ -70,6 +70,12 @@ class SynthOptions(Options):
     cols: Annotated[Int, Field(ge=1)] = 21
     train_fraction: Annotated[Number, Field(gt=0.0, le=1.0)] = 0.18  # share of tiles with masks
     depths: choice("all", "train") = "all"  # which ids depths.csv covers
+    # Like the Kaggle set, where most tiles' neighbours are missing: the share of each section's
+    # tiles written (the others are left out, truth layout included).
+    keep_fraction: Annotated[Number, Field(gt=0.0, le=1.0)] = 1.0
+    # Independent Gaussian grey-level noise per pixel of every non-blank tile, which makes seams
+    # as far apart as the real ones (saltseg mosaic's descriptor distance; README, "Mosaics").
+    tile_noise: Annotated[Number, Field(ge=0.0)] = 0.0
 
 
 def generate(
@@ -98,6 +104,13 @@ def generate(
     n = plan.section.size
     ids = _tile_ids(np.random.default_rng(seq_ids), n)
     is_train = _split(np.random.default_rng(seq_split), plan.empty, train_fraction)
+    # The sparse/noisy variant draws from a stream of its own, so that the default output stays
+    # byte-identical to what it was before these options existed.
+    extra = np.random.default_rng([seed, 1])
+    keep = extra.random(n) < o.keep_fraction if o.keep_fraction < 1 else np.ones(n, bool)
+    if not keep.any():
+        raise SaltsegError(f"{out}: keep_fraction {o.keep_fraction} leaves none of the {n} tiles")
+    is_train &= keep
     sheet_idx = set(_sheet_tiles(np.random.default_rng(seq_sheet), plan, is_train).tolist())
 
     with atomic_dir(out) as tmp:
@@ -113,6 +126,11 @@ def generate(
             if k < SHEET_SECTIONS:
                 previews.append((image, salt.mask))
             for i, tile, label in _section_tiles(plan, k, image, salt.mask):
+                if not keep[i]:
+                    continue
+                if o.tile_noise > 0 and not plan.blank[i]:
+                    noisy = tile + extra.normal(0.0, o.tile_noise, tile.shape)
+                    tile = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
                 _write_tile(tmp, ids[i], tile, label, bool(is_train[i]))
                 rle_rows[i] = rle.encode(label)
                 if is_train[i]:
@@ -120,7 +138,7 @@ def generate(
                     half_vertical += _repeats_last_row(label, 50)
                 if i in sheet_idx:
                     sheet[i] = (tile, label)
-        _write_tables(tmp, ids, plan, is_train, rle_rows, depths)
+        _write_tables(tmp, ids, plan, is_train, keep, rle_rows, depths)
         if contact_sheet:
             order = sorted(sheet, key=ids.__getitem__)  # random mix of empty and salty
             grid = preview.contact_sheet([sheet[i][0] for i in order], [sheet[i][1] for i in order])
@@ -130,16 +148,16 @@ def generate(
                 preview.sections_sheet([p[0] for p in previews], [p[1] for p in previews], TILE),
             )
 
-    n_train = int(is_train.sum())
+    n_train, n_kept = int(is_train.sum()), int(keep.sum())
     summary = {
         "sections": sections,
-        "tiles": n,
+        "tiles": n_kept,
         "train": n_train,
-        "test": n - n_train,
+        "test": n_kept - n_train,
         "train_empty_fraction": round(float(plan.empty[is_train].mean()), 4) if n_train else 0.0,
-        "empty_fraction": round(float(plan.empty.mean()), 4),
-        "all_salt_tiles": int(plan.full.sum()),
-        "blank": int(plan.blank.sum()),
+        "empty_fraction": round(float(plan.empty[keep].mean()), 4),
+        "all_salt_tiles": int((plan.full & keep).sum()),
+        "blank": int((plan.blank & keep).sum()),
         "blank_train": int((plan.blank & is_train).sum()),
         "vertical_train": vertical,
         "half_vertical_train": half_vertical,
@@ -328,10 +346,11 @@ def _write_tables(
     ids: list[str],
     plan: Plan,
     is_train: np.ndarray,
+    keep: np.ndarray,
     rle_rows: dict[int, str],
     depths: str,
 ) -> None:
-    by_id = sorted(range(len(ids)), key=ids.__getitem__)
+    by_id = [i for i in sorted(range(len(ids)), key=ids.__getitem__) if keep[i]]
     train = [i for i in by_id if is_train[i]]
     test = [i for i in by_id if not is_train[i]]
     with_z = by_id if depths == "all" else train

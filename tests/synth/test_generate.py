@@ -208,3 +208,30 @@ def test_synth_section_is_the_section_generate_cuts(tmp_path):
     assert all(img.tobytes() in known for img in ts.images[not_blank])
     depths = ts.table["z"].dropna().to_numpy()
     assert depths.min() >= section.z_top and depths.max() <= section.z_top + 202 * section.z_step
+
+
+def test_keep_fraction_leaves_tiles_out_everywhere_and_noise_spares_blank_tiles(tiny, tmp_path):
+    full_dir, _ = tiny
+    out = tmp_path / "sparse"
+    summary = generate(out, seed=3, **{**TINY, "sections": 4}, keep_fraction=0.5, tile_noise=3.0)
+    dense = tmp_path / "dense"
+    generate(dense, seed=3, **{**TINY, "sections": 4})
+    tiles, dense_tiles = all_tiles(out), all_tiles(dense)
+    layout = pd.read_csv(out / "truth" / "layout.csv", dtype={"id": str})
+    # A subset of the same tiles (same ids, same places), listed consistently in every table.
+    assert 0.3 < len(tiles) / len(dense_tiles) < 0.7 and summary["tiles"] == len(tiles)
+    assert set(tiles) < set(dense_tiles) and set(layout.id) == set(tiles)
+    dense_layout = pd.read_csv(dense / "truth" / "layout.csv", dtype={"id": str}).set_index("id")
+    assert (dense_layout.loc[layout.id].to_numpy() == layout.set_index("id").to_numpy()).all()
+    train = pd.read_csv(out / "train.csv", dtype={"id": str})
+    test = pd.read_csv(out / "truth" / "test.csv", dtype={"id": str})
+    depths = pd.read_csv(out / "depths.csv", dtype={"id": str})
+    assert set(train.id) | set(test.id) == set(depths.id) == set(tiles)
+    assert set(train.id) == set(train_masks(out))
+    # The noise: about 3 grey levels per pixel on tiles with content, none on blank tiles.
+    diffs = [tiles[i].astype(float) - dense_tiles[i] for i in tiles if dense_tiles[i].any()]
+    assert 2.5 < np.std(np.concatenate([d.ravel() for d in diffs])) < 3.5
+    assert all(not tiles[i].any() for i in tiles if not dense_tiles[i].any())
+    with pytest.raises(SaltsegError, match="leaves none of the 12 tiles"):
+        generate(tmp_path / "none", seed=3, sections=1, rows=3, cols=4, keep_fraction=1e-9)
+    assert not (tmp_path / "none").exists()
