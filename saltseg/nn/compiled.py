@@ -48,7 +48,8 @@ class CompiledNetwork:
             try:
                 out = split_outputs(self._compiled(x))
             except Exception as exc:  # any compiler failure: predict without it
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
+                text = str(exc).strip()
+                reason = text.splitlines()[0] if text else type(exc).__name__
                 logger.warning("torch.compile failed (%s); predicting without it", reason)
                 self._state = "eager"
                 return split_outputs(self.model(x[:n]))
