@@ -61,7 +61,7 @@ def _cmd_predict(args: argparse.Namespace) -> None:
 
     result = predict_tiles(
         args.bundle, args.source, args.out_dir, device=args.device, threads=args.threads,
-        precision=args.precision, batch_size=args.batch_size,
+        precision=args.precision, batch_size=args.batch_size, compile=args.compile,
     )  # fmt: skip
     _print_table(f"wrote {args.out_dir}", result)
 
@@ -183,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2, help="CPU threads")
     p.add_argument("--precision", default="auto", help="auto | bf16 | fp32")
     p.add_argument("--batch-size", type=int, help="tiles per batch (default: the model's)")
+    p.add_argument(
+        "--compile", action=argparse.BooleanOptionalAction, default=None,
+        help="torch.compile the networks (pays off for thousands of tiles; default: the run's)",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser(

@@ -117,3 +117,9 @@ def test_a_member_with_compile_predicts_through_a_compiled_network(tmp_path, mon
     plain = predict(folder / "models" / "fold0.pt", Samples(data.images, None, data.z),
                     threads=1, tta=[], snapshots=spec.predict.snapshots)  # fmt: skip
     np.testing.assert_allclose(probs, plain, atol=1e-6)
+    # saltseg predict --no-compile: the plain network, whatever the run said
+    again = bundle_predict.bundle_probabilities(
+        bundle, data.images, data.z, threads=1, compile=False
+    )
+    assert len(compiled) == 1 and len(bundle.networks) == 2
+    np.testing.assert_allclose(again, plain, atol=1e-6)

@@ -33,8 +33,8 @@ class Bundle:
     manifest: dict
     members: list[Member]
     checkpoints: list[list[Checkpoint]]
-    # built networks by (member, fold, device, threads, precision): a section predicts many
-    # small batches, and building a network costs about 0.15 s
+    # built networks by (member, fold, device, threads, precision, compiled): a section
+    # predicts many small batches, and building a network costs about 0.15 s
     networks: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -68,10 +68,12 @@ def bundle_probabilities(
     precision: str = "auto",
     batch_size: int | None = None,
     progress: bool = True,
+    compile: bool | None = None,
 ) -> np.ndarray:
     """Float32 (N, 101, 101) blended salt probabilities of uint8 tiles ``images`` (N, 101, 101)
     with depths ``z`` (N,); without depths the depth channel sees the run's fill for tiles
-    without a depth. ``progress`` False: no progress bars (a caller has its own)."""
+    without a depth. ``progress`` False: no progress bars (a caller has its own). ``compile``:
+    torch.compile the networks (None: each member's ``predict.compile`` from the run)."""
     images = np.ascontiguousarray(images, dtype=np.uint8)
     if z is None:
         z = np.full(len(images), bundle.depth_fill, np.float32)
@@ -85,10 +87,11 @@ def bundle_probabilities(
         # "oof" was bundled as one measured threshold per fold
         per_fold = threshold if isinstance(threshold, list) else [threshold] * len(ckpts)
         for k, (ckpt, threshold) in enumerate(zip(ckpts, per_fold, strict=True)):
-            key = (i, k, device, threads, precision)
+            compiled = bool(settings.get("compile") if compile is None else compile)
+            key = (i, k, device, threads, precision, compiled)
             if key not in bundle.networks:
                 network = prepared_network(ckpt, compute)
-                if settings.get("compile"):
+                if compiled:
                     size = batch_size or ckpt.spec.predict.batch_size  # what predict_maps uses
                     network = CompiledNetwork(network, size)
                 bundle.networks[key] = network
@@ -119,7 +122,8 @@ def predict_with_bundle(
     **compute,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(salt probabilities float32 (N, 101, 101), final masks bool (N, 101, 101)) of uint8
-    tiles ``images`` (N, 101, 101); ``compute``: device, threads, precision, batch_size."""
+    tiles ``images`` (N, 101, 101); ``compute``: device, threads, precision, batch_size,
+    compile."""
     bundle = folder if isinstance(folder, Bundle) else load_bundle(folder)
     images = np.ascontiguousarray(images, dtype=np.uint8)
     blended = bundle_probabilities(bundle, images, **compute)

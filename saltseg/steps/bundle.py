@@ -101,17 +101,19 @@ def predict_tiles(
     threads: int = 2,
     precision: str = "auto",
     batch_size: int | None = None,
+    compile: bool | None = None,
 ) -> dict:
     """``saltseg predict``: masks for the tiles of ``source`` (a folder of PNGs, a Kaggle-layout
     folder's test/images, or an .npy stack) into ``out_dir``: ``masks/<id>.png`` (0/255),
-    ``submission.csv`` (id,rle_mask) and ``probabilities.npz`` (ids, uint8 probabilities)."""
+    ``submission.csv`` (id,rle_mask) and ``probabilities.npz`` (ids, uint8 probabilities).
+    ``compile``: torch.compile the networks (None: as the run's ``predict.compile`` says)."""
     ids, images = read_tile_folder(source)
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise SaltsegError(f"{out_dir}: exists and is not empty; choose a new folder")
     probs, masks = predict_with_bundle(
         bundle, images, device=device, threads=threads, precision=precision,
-        batch_size=batch_size,
+        batch_size=batch_size, compile=compile,
     )  # fmt: skip
     with atomic_dir(out_dir) as tmp:
         (tmp / "masks").mkdir()
