@@ -1,7 +1,7 @@
 """A prediction network compiled with ``torch.compile`` (inductor), for large tile sets.
 
-On 2 CPU cores the compiled forward pass of ``config/cpu.yaml``'s network ran 1.5-1.7x faster
-(benchmarks/compile_speed.py); compiling costs about two minutes the first time and seconds
+On 2 CPU cores ``config/cpu.yaml``'s network predicted 1.44x faster compiled
+(benchmarks/compile_speed.py); compiling costs one to two minutes the first time and seconds
 once inductor's on-disk cache holds the graph, so it pays off for thousands of tiles (the 19,000
 Kaggle test tiles), not for a handful. Every batch is padded to one size so that the graph is
 compiled once (a smaller last batch would compile a second graph).

@@ -309,9 +309,9 @@ class PredictSpec(Options):
     # With an image head (classifier_head or deep_supervision): zero the maps of images whose
     # salt probability is below it; "oof": the threshold that maximises each fold's OOF metric.
     classifier_threshold: Fraction | choice("oof") | None = None
-    # torch.compile the network for prediction: 1.5-1.7x faster forward passes on 2 CPU cores
-    # for about 2 minutes of compiling once (seconds from inductor's cache after that); worth it
-    # for thousands of tiles (saltseg.nn.compiled).
+    # torch.compile the network for prediction: 1.44x faster on 2 CPU cores for cpu.yaml's
+    # network, for one to two minutes of compiling once (seconds from inductor's cache after
+    # that); worth it for thousands of tiles (saltseg.nn.compiled).
     compile: Bool = False
 
     @field_validator("tta", mode="before")
