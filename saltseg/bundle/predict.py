@@ -86,15 +86,12 @@ def bundle_probabilities(
         threshold = settings.get("classifier_threshold")
         # "oof" was bundled as one measured threshold per fold
         per_fold = threshold if isinstance(threshold, list) else [threshold] * len(ckpts)
+        compiled = bool(settings.get("compile") if compile is None else compile)
         for k, (ckpt, threshold) in enumerate(zip(ckpts, per_fold, strict=True)):
-            compiled = bool(settings.get("compile") if compile is None else compile)
             key = (i, k, device, threads, precision, compiled)
             if key not in bundle.networks:
                 network = prepared_network(ckpt, compute)
-                if compiled:
-                    size = batch_size or ckpt.spec.predict.batch_size  # what predict_maps uses
-                    network = CompiledNetwork(network, size)
-                bundle.networks[key] = network
+                bundle.networks[key] = CompiledNetwork(network) if compiled else network
             maps, image = predict_maps(
                 ckpt, samples, device=device, threads=threads, precision=precision,
                 batch_size=batch_size, snapshots=settings.get("snapshots"),

@@ -3,8 +3,8 @@
 On 2 CPU cores ``config/cpu.yaml``'s network predicted 1.44x faster compiled
 (benchmarks/compile_speed.py); compiling costs one to two minutes the first time and seconds
 once inductor's on-disk cache holds the graph, so it pays off for thousands of tiles (the 19,000
-Kaggle test tiles), not for a handful. Every batch is padded to one size so that the graph is
-compiled once (a smaller last batch would compile a second graph).
+Kaggle test tiles), not for a handful. A batch smaller than the largest one seen is padded to
+it, so that the graph is compiled once (a smaller last batch would compile a second graph).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ class CompiledNetwork:
     and goes on with the plain network, so a setting meant for speed never stops a prediction.
     """
 
-    def __init__(self, model: nn.Module, batch_size: int):
+    def __init__(self, model: nn.Module):
         self.model = model
-        self.batch_size = batch_size
+        self.batch_size = 0  # the largest batch seen: the compiled graph's
         self._compiled = torch.compile(model, dynamic=False)
         self._state = "new"  # new -> compiled | eager
 
@@ -36,6 +36,7 @@ class CompiledNetwork:
         if self._state == "eager":
             return split_outputs(self.model(x))
         n = len(x)
+        self.batch_size = max(self.batch_size, n)
         if n < self.batch_size:
             pad = x[-1:].expand(self.batch_size - n, *x.shape[1:])
             memory_format = (
@@ -44,18 +45,17 @@ class CompiledNetwork:
                 else torch.contiguous_format
             )
             x = torch.cat([x, pad]).contiguous(memory_format=memory_format)
-        if self._state == "new":
-            try:
-                out = split_outputs(self._compiled(x))
-            except Exception as exc:  # any compiler failure: predict without it
-                text = str(exc).strip()
-                reason = text.splitlines()[0] if text else type(exc).__name__
-                logger.warning("torch.compile failed (%s); predicting without it", reason)
-                self._state = "eager"
-                return split_outputs(self.model(x[:n]))
-            self._state = "compiled"
-        else:
+        try:
             out = split_outputs(self._compiled(x))
+        except Exception as exc:
+            if self._state == "compiled":
+                raise  # it compiled and ran before: a real error, not the compiler's
+            text = str(exc).strip()
+            reason = text.splitlines()[0] if text else type(exc).__name__
+            logger.warning("torch.compile failed (%s); predicting without it", reason)
+            self._state = "eager"
+            return split_outputs(self.model(x[:n]))
+        self._state = "compiled"
         if n == len(x):
             return out
         return Outputs(

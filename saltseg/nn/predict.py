@@ -140,7 +140,7 @@ def predict_maps(
     else:
         model = network if network is not None else prepared_network(ckpt, compute)
         compile = spec.predict.compile if compile is None else compile
-        forward = CompiledNetwork(model, batch_size) if compile else model
+        forward = CompiledNetwork(model) if compile else model
     out = np.zeros((len(samples), TILE, TILE), dtype=np.float32)
     cls_out = np.zeros(len(samples), dtype=np.float32)
     batches = -(-len(samples) // batch_size)

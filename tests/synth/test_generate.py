@@ -210,8 +210,7 @@ def test_synth_section_is_the_section_generate_cuts(tmp_path):
     assert depths.min() >= section.z_top and depths.max() <= section.z_top + 202 * section.z_step
 
 
-def test_keep_fraction_leaves_tiles_out_everywhere_and_noise_spares_blank_tiles(tiny, tmp_path):
-    full_dir, _ = tiny
+def test_keep_fraction_leaves_tiles_out_everywhere_and_noise_spares_blank_tiles(tmp_path):
     out = tmp_path / "sparse"
     summary = generate(out, seed=3, **{**TINY, "sections": 4}, keep_fraction=0.5, tile_noise=3.0)
     dense = tmp_path / "dense"
