@@ -38,6 +38,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=2)
     args = p.parse_args()
+    if args.rounds < 1 or args.tiles < 1:
+        p.error("--rounds and --tiles must be at least 1")
     logging.basicConfig(level=logging.WARNING)
     models = yaml.safe_load(Path(args.config).read_text())["stages"][args.stage]["models"]
     name = args.model or next(iter(models))
