@@ -5,8 +5,9 @@
 #   2. the whole DAG on it (snakemake with data.answers: submission and report), timed;
 #   3. benchmarks/run_summary.py: OOF metric per stage and model (empty and non-empty tiles),
 #      pseudo-label counts, the held-out test score, wall time per rule.
-# With FULL=1, then the whole DAG on DATA_DIR itself (all labelled tiles, all test tiles: the
-# OOF metric over every labelled tile and a submission for Kaggle), summarised the same way.
+# RUNS="heldout full" then runs the whole DAG on DATA_DIR itself (all labelled tiles, all test
+# tiles: the OOF metric over every labelled tile and a submission for Kaggle), summarised the
+# same way; RUNS=full runs that alone.
 #   bash benchmarks/real_cpu.sh ../shared/data/tgs-public [WORK_DIR]
 # Runs take hours on 2 cores; each run's Snakemake output is in WORK_DIR/<run>/snakemake.log,
 # and an interrupted run resumes where it stopped when started again.
@@ -35,10 +36,15 @@ run() {  # run NAME DATA_CONFIG: the whole DAG in WORK/NAME, then its summary
     --minutes "$("$BIN/python" -c "print(($end - $start) / 60)")"
 }
 
-SPLIT=$WORK/split
-[ -f "$SPLIT/answers.csv" ] || PYTHONPATH="$PWD" "$BIN/python" -m saltseg.cli split "$DATA" "$SPLIT" \
-  --test-fraction 0.25 --seed 0
-run heldout "{'source': '$SPLIT', 'answers': '$SPLIT/answers.csv'}"
-if [ "${FULL:-0}" = 1 ]; then
-  run full "{'source': '$DATA'}"
-fi
+RUNS=${RUNS:-heldout}
+for name in $RUNS; do
+  case $name in
+    heldout)
+      SPLIT=$WORK/split
+      [ -f "$SPLIT/answers.csv" ] || PYTHONPATH="$PWD" "$BIN/python" -m saltseg.cli split "$DATA" \
+        "$SPLIT" --test-fraction 0.25 --seed 0
+      run heldout "{'source': '$SPLIT', 'answers': '$SPLIT/answers.csv'}" ;;
+    full) run full "{'source': '$DATA'}" ;;
+    *) echo "real_cpu: RUNS: unknown run '$name' (heldout, full)"; exit 2 ;;
+  esac
+done
