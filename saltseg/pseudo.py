@@ -2,8 +2,10 @@
 
 Confidence of an image = fraction of its pixels with p < ``low`` or p > ``high``; the pseudo mask
 is p > 0.5. Kept: non-blank images with confidence >= ``min_confidence`` (or every non-blank
-image with ``all``, as the recipe's stage 3 does), at most ``max_images`` of them, most confident
-first. The counts (``total, blank, confident, kept, mean_confidence, empty_fraction`` and the
+image with ``all``, as the recipe's stage 3 does), at most ``max_images`` of them: a seeded
+random subset, which keeps the confident images' mix of empty and salt tiles (the most confident
+ones are nearly all empty: taking them first kept 994 empty tiles of 1,000 on the real test
+tiles, and stage 2 lost 0.011 OOF). The counts (``total, blank, confident, kept, mean_confidence, empty_fraction`` and the
 parameters used) go to the report.
 """
 
@@ -27,7 +29,8 @@ class PseudoConfig(Options):
     high: Fraction = 0.8
     min_confidence: Fraction = 0.9
     all: Bool = False  # every non-blank image, whatever its confidence (the recipe's stage 3)
-    max_images: Annotated[Int, Field(ge=1)] | None = None  # the most confident ones first
+    max_images: Annotated[Int, Field(ge=1)] | None = None  # a seeded random subset
+    seed: Int = 0  # which images a max_images cap keeps
 
     @model_validator(mode="after")
     def _band(self) -> PseudoConfig:
@@ -56,10 +59,9 @@ def select_pseudo(
     keep = ~blank if cfg.all else confident
     if cfg.max_images is not None and keep.sum() > cfg.max_images:
         candidates = np.flatnonzero(keep)
-        # Stable sort: equally confident images keep their input order.
-        best = candidates[np.argsort(-conf[candidates], kind="stable")[: cfg.max_images]]
+        chosen = np.random.default_rng(cfg.seed).choice(candidates, cfg.max_images, replace=False)
         keep = np.zeros_like(keep)
-        keep[best] = True
+        keep[chosen] = True
     masks = np.asarray(probs[keep]) > 0.5
     kept_conf = conf[keep]
     counts = {

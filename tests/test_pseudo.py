@@ -53,14 +53,23 @@ def test_all_mode_keeps_every_non_blank_image() -> None:
     assert len(masks) == 3
 
 
-def test_max_images_keeps_the_most_confident_in_input_order() -> None:
-    ids = np.array(["a", "b", "c", "d", "e"])
-    probs = maps_with_unsure([8, 0, 3, 3, 9])
-    kept, masks, _ = select_pseudo(
-        ids, probs, np.zeros(5, bool), PseudoConfig(min_confidence=0.0, max_images=3)
-    )
-    assert kept.tolist() == ["b", "c", "d"]
-    np.testing.assert_array_equal(masks, probs[1:4] > 0.5)
+def test_max_images_keeps_a_seeded_subset_with_the_confident_mix() -> None:
+    # 40 confident empty maps and 20 confident salt maps: a cap of 30 keeps about the same mix,
+    # not the 30 most confident (the empty maps, all of whose pixels are sure).
+    ids = np.array([f"t{i:02d}" for i in range(60)])
+    probs = np.zeros((60, 10, 10), dtype=np.float32)
+    probs[40:, :5] = 0.9
+    probs[40:, 5, :5] = 0.5  # 5 unsure pixels of 100: confidence 0.95 < 1.0
+    cfg = PseudoConfig(max_images=30)
+    kept, masks, counts = select_pseudo(ids, probs, np.zeros(60, bool), cfg)
+    assert len(kept) == 30 and counts["kept"] == 30 and counts["confident"] == 60
+    assert kept.tolist() == sorted(kept.tolist())  # input order
+    salt = int(masks.reshape(30, -1).any(axis=1).sum())
+    assert 5 <= salt <= 15
+    again, _, _ = select_pseudo(ids, probs, np.zeros(60, bool), cfg)
+    assert again.tolist() == kept.tolist()
+    other, _, _ = select_pseudo(ids, probs, np.zeros(60, bool), PseudoConfig(max_images=30, seed=1))
+    assert other.tolist() != kept.tolist()
 
 
 def test_empty_fraction_and_nothing_kept() -> None:
