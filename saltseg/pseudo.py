@@ -5,8 +5,8 @@ is p > 0.5. Kept: non-blank images with confidence >= ``min_confidence`` (or eve
 image with ``all``, as the recipe's stage 3 does), at most ``max_images`` of them: a seeded
 random subset, which keeps the confident images' mix of empty and salt tiles (the most confident
 ones are nearly all empty: taking them first kept 994 empty tiles of 1,000 on the real test
-tiles, and stage 2 lost 0.011 OOF). The counts (``total, blank, confident, kept, mean_confidence, empty_fraction`` and the
-parameters used) go to the report.
+tiles, and stage 2 lost 0.011 OOF). The counts (``total, blank, confident, kept,
+mean_confidence, empty_fraction`` and the parameters used) go to the report.
 """
 
 from __future__ import annotations
