@@ -39,6 +39,13 @@ class PseudoConfig(Options):
         return self
 
 
+def seeded_subset(n: int, max_images: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random ``max_images`` of ``n`` items (all of them if fewer)."""
+    if max_images is None or n <= max_images:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_images, replace=False))
+
+
 def confidence(probs: np.ndarray, low: float, high: float) -> np.ndarray:
     """Per image, the fraction of pixels with p < low or p > high."""
     flat = np.asarray(probs).reshape(len(probs), -1)
@@ -57,11 +64,9 @@ def select_pseudo(
     conf = confidence(probs, cfg.low, cfg.high)
     confident = (conf >= cfg.min_confidence) & ~blank
     keep = ~blank if cfg.all else confident
-    if cfg.max_images is not None and keep.sum() > cfg.max_images:
-        candidates = np.flatnonzero(keep)
-        chosen = np.random.default_rng(cfg.seed).choice(candidates, cfg.max_images, replace=False)
-        keep = np.zeros_like(keep)
-        keep[chosen] = True
+    candidates = np.flatnonzero(keep)
+    keep = np.zeros_like(keep)
+    keep[candidates[seeded_subset(len(candidates), cfg.max_images, cfg.seed)]] = True
     masks = np.asarray(probs[keep]) > 0.5
     kept_conf = conf[keep]
     counts = {

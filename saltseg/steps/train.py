@@ -22,7 +22,7 @@ from saltseg.nn.predict import empty_unless_salt, predict_maps
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec, PredictSpec
 from saltseg.nn.train import train
-from saltseg.pseudo import PseudoConfig, select_pseudo
+from saltseg.pseudo import PseudoConfig, seeded_subset, select_pseudo
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ def _pseudo_samples(
     tile_set: TileSet, pseudo: PathLike, z: np.ndarray, max_images: int | None = None
 ) -> Samples:
     ids, masks = load_masks(pseudo)
-    if max_images is not None and len(ids) > max_images:
-        # Keep a seeded random subset: the labels are already the confident ones.
-        keep = np.sort(np.random.default_rng(0).choice(len(ids), max_images, replace=False))
+    # A seeded random subset: the labels are already the confident ones.
+    keep = seeded_subset(len(ids), max_images)
+    if len(keep) < len(ids):  # no copy of the masks when all are kept
         ids, masks = ids[keep], masks[keep]
     rows, missing = id_rows(tile_set.table["id"], ids)
     if missing:
