@@ -66,14 +66,21 @@ def plot_history(history: pd.DataFrame, png: str | os.PathLike) -> None:
     ax_loss, ax_lr = fig.subplots(1, 2)
     ep = history["epoch"]
     ax_loss.plot(ep, history["train_loss"], label="train loss", color="tab:blue")
-    if history["val_loss"].notna().any():
-        ax_loss.plot(ep, history["val_loss"], label="val loss", color="tab:orange")
+    # Validated epochs only (train.validate_every), joined by lines.
+    val = history[history["val_loss"].notna()]
+    if len(val):
+        ax_loss.plot(
+            val["epoch"], val["val_loss"], label="val loss", color="tab:orange", marker="."
+        )
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     handles, labels = ax_loss.get_legend_handles_labels()
-    if history["val_metric"].notna().any():
+    val = history[history["val_metric"].notna()]
+    if len(val):
         ax_m = ax_loss.twinx()
-        ax_m.plot(ep, history["val_metric"], label="val metric", color="tab:green")
+        ax_m.plot(
+            val["epoch"], val["val_metric"], label="val metric", color="tab:green", marker="."
+        )
         ax_m.set_ylabel("val metric")
         h2, l2 = ax_m.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2

@@ -264,10 +264,11 @@ def train(
 
     Snapshots: "best" (best validation metric; "final" when there is no validation set), "final",
     and "cycle<phase>_<k>" at the end of each cosine cycle. Early stopping ends a phase after
-    ``early_stopping`` epochs without a better validation metric and restores that phase's best
-    weights; the next phase starts from the current weights. ``device``, ``threads`` and
-    ``precision`` are resolved by :func:`saltseg.nn.device.resolve_compute`. With
-    ``tensorboard`` (a folder) each epoch's figures also go to TensorBoard event files there.
+    ``early_stopping`` validations without a better metric (every ``train.validate_every``-th
+    epoch of a phase and its last are validated) and restores that phase's best weights; the
+    next phase starts from the current weights. ``device``, ``threads`` and ``precision`` are
+    resolved by :func:`saltseg.nn.device.resolve_compute`. With ``tensorboard`` (a folder) each
+    epoch's figures also go to TensorBoard event files there.
     Returns the history.
     """
     if train_set.masks is None:
@@ -411,7 +412,10 @@ def _run_phase(run: _Run, number: int, phase: PhaseSpec, resume: dict | None = N
         )  # fmt: skip
         train_seconds = time.perf_counter() - start
         val_loss = val_metric = math.nan
-        if run.val_set is not None:
+        validate = run.val_set is not None and (
+            (e + 1) % run.spec.train.validate_every == 0 or e + 1 == phase.epochs
+        )
+        if validate:
             val_loss, val_metric = evaluate(
                 run.model, run.val_set, run.spec, run.geometry, criterion, run.compute
             )
@@ -435,17 +439,17 @@ def _run_phase(run: _Run, number: int, phase: PhaseSpec, resume: dict | None = N
             run.epoch, phase.name, e + 1, phase.epochs, lr, train_loss, val_loss, val_metric,
             row["images_per_s"],
         )  # fmt: skip
-        if plateau is not None:
-            plateau.step(val_metric if run.val_set is not None else train_loss)
+        if plateau is not None and (validate or run.val_set is None):
+            plateau.step(val_metric if validate else train_loss)
         if cycle_epochs and (e + 1) % cycle_epochs == 0:
             tracker.snapshots[f"cycle{number}_{(e + 1) // cycle_epochs}"] = _state(run.model)
         stop = False
-        if run.val_set is not None:
+        if validate:
             tracker.update(val_metric, run.model)
             stop = bool(phase.early_stopping) and tracker.since_phase_best >= phase.early_stopping
         if stop:
             logger.info(
-                "phase %s: no better metric for %d epochs; back to its best (%.4f)",
+                "phase %s: no better metric for %d validations; back to its best (%.4f)",
                 phase.name, phase.early_stopping, tracker.phase_metric,
             )  # fmt: skip
             run.model.load_state_dict(tracker.phase_state)

@@ -145,6 +145,23 @@ def test_early_stopping_stops_and_restores_the_phase_best(tmp_path):
     assert all(torch.equal(snaps["best"][k], snaps["final"][k]) for k in snaps["final"])
 
 
+def test_validate_every_skips_epochs_but_always_validates_a_phase_end(tmp_path):
+    phases = [
+        {"name": "a", "loss": {"bce": 1.0}, "optimizer": ADAM, "epochs": 5},
+        {"name": "b", "loss": {"bce": 1.0}, "optimizer": ADAM, "epochs": 2},
+    ]
+    spec = tiny_spec(phases)
+    spec = spec.model_copy(update={"train": spec.train.model_copy(update={"validate_every": 2})})
+    history = run(tmp_path, spec, val_set=tiles(5, seed=1), name="sparse")
+    validated = history.loc[history["val_metric"].notna(), "epoch"].tolist()
+    assert validated == [2, 4, 5, 7]  # phase a: 2, 4 and its end; phase b: its end
+    assert history["val_loss"].notna().tolist() == history["val_metric"].notna().tolist()
+    # Training itself is the same as with a validation every epoch (same seed, same batches).
+    every = run(tmp_path, tiny_spec(phases), val_set=tiles(5, seed=1), name="every")
+    assert history["train_loss"].tolist() == pytest.approx(every["train_loss"].tolist())
+    assert cv2.imread(str(tmp_path / "sparse.png")) is not None
+
+
 def test_init_from_another_checkpoint(tmp_path):
     spec = tiny_spec()
     run(tmp_path, spec, name="pre")
