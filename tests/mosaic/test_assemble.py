@@ -215,3 +215,49 @@ def test_candidates_cover_the_placed_seams_with_their_distances(fixture_set, fix
             images, sel["first"].map(row).to_numpy(), sel["second"].map(row).to_numpy(), d
         )
         np.testing.assert_allclose(again, sel["distance"], rtol=1e-4, atol=1e-4)
+
+
+def test_taken_sides_mark_the_sides_that_touch_a_tile():
+    grid = mosaic._Grid(4)
+    grid.try_link(0, 1, (0, 1), no_check)  # 1 right of 0
+    grid.try_link(0, 2, (1, 0), no_check)  # 2 below 0
+    right, left = mosaic._taken_sides(grid, (0, 1))
+    assert right.tolist() == [True, False, False, False]
+    assert left.tolist() == [False, True, False, False]
+    below, above = mosaic._taken_sides(grid, (1, 0))
+    assert below.tolist() == [True, False, False, False]
+    assert above.tolist() == [False, False, True, False]
+
+
+def test_free_links_ignore_rivals_whose_side_is_taken():
+    # Tile 0's right side fits tiles 1 and 2 equally well, so the ratio test refuses it; but
+    # tile 2's left side is already placed against tile 3, so among free sides 1 is the match.
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((5, 8)).astype(np.float32) * 10
+    k = rng.standard_normal((5, 8)).astype(np.float32) * 10
+    k[1] = q[0] + 0.01
+    k[2] = q[0] - 0.01
+    q[3] = k[2]
+    qv = np.isin(np.arange(5), [0, 3])
+    kv = np.isin(np.arange(5), [1, 2, 4])
+    h = mosaic._Side(q, k, qv, kv, mosaic._nearest(q, k, qv, kv, 8, desc="test"))
+    none = np.zeros(5, bool)
+    v = mosaic._Side(q, k, none, none, mosaic._nearest(q, k, none, none, 8, desc="test"))
+    a, b, conf = mosaic._links(h.nb, MosaicOptions())
+    assert conf[a == 0].max() < MosaicOptions().support_ratio  # 1 and 2 look alike to it
+    grid = mosaic._Grid(5)
+    assert grid.try_link(3, 2, (0, 1), no_check) == "merged"
+    opts = MosaicOptions(free_ratio=0.3)
+    assert mosaic._free_links(grid, {"h": h, "v": v}, opts) == [(0, 1, (0, 1))]
+    # Before 3 and 2 are placed, 2 is still a rival: only the exact match 3 -> 2 passes.
+    assert mosaic._free_links(mosaic._Grid(5), {"h": h, "v": v}, opts) == [(3, 2, (0, 1))]
+
+
+def test_free_ratio_keeps_the_truth_and_the_order_independence(fixture_set):
+    images, ids, truth = fixture_set
+    layout = assemble(images, ids, free_ratio=0.3)
+    result = evaluate(layout, truth)
+    assert result["pairs_wrong"] == 0 and result["pairs_predicted"] > 0
+    perm = np.random.default_rng(1).permutation(len(ids))
+    again = assemble(images[perm], ids[perm], free_ratio=0.3)
+    pd.testing.assert_frame_equal(again, layout)
