@@ -270,7 +270,7 @@ class TrainSpec(Options):
     # than inter-process traffic on a few cores), a few on CUDA.
     num_workers: Annotated[Int, Field(ge=0)] | None = None
     # Validate after every n-th epoch of a phase and after its last: validation of a fold's
-    # held-out tiles takes a quarter of a CPU epoch, so n > 1 buys epochs when the snapshots
+    # held-out tiles takes about a seventh of a CPU epoch, so n > 1 buys epochs when the snapshots
     # kept are the final ones. "best" snapshots and early stopping see only validated epochs.
     validate_every: PositiveInt = 1
 
