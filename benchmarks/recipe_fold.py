@@ -8,7 +8,10 @@ Each model of the stage keeps its spec (network, geometry, channels, augmentatio
 optimizers) with ``encoder_weights: null``, and with ``--epochs-per-phase`` every phase cut to
 that many epochs (one cosine cycle where the cycles no longer divide them). Trains on the other
 folds' tiles, scores fold 0 with the model's prediction settings; prints a markdown table
-(metric, images/s, minutes).
+(metric, images/s, minutes; with an image head also the metric after emptying the tiles under
+the head threshold that is best on fold 0, as ``classifier_threshold: oof`` takes it).
+``--save-maps DIR`` keeps each model's fold-0 maps (``<model>.npz``: ids, probabilities, image
+probabilities) for analysis without retraining.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from saltseg.config import workflow_config
 from saltseg.data.folds import assign_folds
 from saltseg.data.kaggle import read_tiles
 from saltseg.metric import image_scores
-from saltseg.nn.predict import predict
+from saltseg.nn.predict import predict_maps
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec
 from saltseg.nn.train import train
 from saltseg.report import markdown_table
+from saltseg.steps.train import oof_classifier_threshold
 
 SPEC_KEYS = ("model", "input", "augment", "train", "predict")
 
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-maps", type=Path, help="write each model's fold-0 maps here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -95,8 +100,24 @@ def main(argv: list[str] | None = None) -> None:
                 seed=0, **compute,
             )  # fmt: skip
             minutes = (time.perf_counter() - start) / 60
-            probs = predict(ckpt, val_set, **compute)
+            probs, image = predict_maps(ckpt, val_set, **compute)
+        if args.save_maps:
+            args.save_maps.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(
+                args.save_maps / f"{name}.npz", ids=tiles.ids[val_rows].astype(str), probs=probs,
+                image=np.zeros(0) if image is None else image,
+            )  # fmt: skip
         scores = image_scores(val_set.masks, probs > 0.5)
+        head = {}
+        if image is not None:  # the image head's best threshold on these tiles, as "oof" takes it
+            t, _ = oof_classifier_threshold(val_set.masks, probs, image)
+            with_head = image_scores(val_set.masks, (probs > 0.5) & (image >= t)[:, None, None])
+            head = {
+                "head_threshold": t,
+                "metric_head": float(with_head.mean()),
+                "empty_head": float(with_head[empty].mean()),
+                "non_empty_head": float(with_head[~empty].mean()),
+            }
         table.append(
             {
                 "model": f"{args.stage}/{name}",
@@ -106,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                 "empty": float(scores[empty].mean()),
                 "non_empty": float(scores[~empty].mean()),
                 "minutes": minutes,
+                **head,
             }
         )
         print(table[-1], flush=True)
