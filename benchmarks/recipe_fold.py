@@ -30,7 +30,7 @@ from saltseg.config import workflow_config
 from saltseg.data.folds import assign_folds
 from saltseg.data.kaggle import read_tiles
 from saltseg.metric import image_scores
-from saltseg.nn.predict import predict_maps
+from saltseg.nn.predict import empty_unless_salt, predict_maps
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec
 from saltseg.nn.train import train
@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     empty = ~val_set.masks.any(axis=(1, 2))
     print(f"real tiles: {len(train_set)} training, {len(val_set)} validation", flush=True)
 
+    if args.save_maps:
+        args.save_maps.mkdir(parents=True, exist_ok=True)
     table = []
     for name, model in models.items():
         spec = short_spec(model, args.epochs_per_phase)
@@ -102,22 +104,24 @@ def main(argv: list[str] | None = None) -> None:
             minutes = (time.perf_counter() - start) / 60
             probs, image = predict_maps(ckpt, val_set, **compute)
         if args.save_maps:
-            args.save_maps.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(
                 args.save_maps / f"{name}.npz", ids=tiles.ids[val_rows].astype(str), probs=probs,
                 image=np.zeros(0) if image is None else image,
             )  # fmt: skip
-        scores = image_scores(val_set.masks, probs > 0.5)
         head = {}
         if image is not None:  # the image head's best threshold on these tiles, as "oof" takes it
             t, _ = oof_classifier_threshold(val_set.masks, probs, image)
             with_head = image_scores(val_set.masks, (probs > 0.5) & (image >= t)[:, None, None])
+            # The metric column applies a numeric spec threshold, as predict does.
+            if isinstance(spec.predict.classifier_threshold, float | int):
+                empty_unless_salt(probs, image, float(spec.predict.classifier_threshold))
             head = {
                 "head_threshold": t,
                 "metric_head": float(with_head.mean()),
                 "empty_head": float(with_head[empty].mean()),
                 "non_empty_head": float(with_head[~empty].mean()),
             }
+        scores = image_scores(val_set.masks, probs > 0.5)
         table.append(
             {
                 "model": f"{args.stage}/{name}",
