@@ -133,6 +133,20 @@ def test_fpa_keeps_the_shape_of_small_and_odd_maps():
             assert fpa(torch.randn(2, 8, side, side)).shape == (2, 4, side, side)
 
 
+def test_fpa_runs_in_float32_under_bf16_autocast():
+    # bf16 weight gradients of its one-channel convolutions on 1x1 maps were not always finite
+    # on an AMX CPU; the centre stays in float32 while the rest of the network autocasts.
+    torch.manual_seed(0)
+    fpa = FPA(8, 4).train()
+    x = torch.randn(4, 8, 2, 2, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = fpa(x)
+        assert torch.nn.Conv2d(4, 2, 1)(out).dtype == torch.bfloat16  # what follows still autocasts
+    assert out.dtype == torch.float32
+    out.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in fpa.parameters())
+
+
 def test_hypercolumn_head_equals_a_conv_over_the_concatenation():
     # The head sums per-level 1x1 convs, upsampled: the same as one 1x1 conv over the
     # concatenation of the upsampled levels (both steps are linear).

@@ -53,6 +53,14 @@ class FPA(nn.Module):
         self.same3 = Conv2dReLU(1, 1, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Always in float32, also under bf16 autocast: on a CPU with AMX, oneDNN's bf16 weight
+        # gradient of the pyramid's one-channel convolutions on 1x1 maps came out non-finite
+        # now and then, and training on real tiles diverged within a few steps. The centre
+        # works on the deepest, smallest maps, so float32 costs next to nothing here.
+        with torch.autocast(x.device.type, enabled=False):
+            return self._pyramid(x.float())
+
+    def _pyramid(self, x: torch.Tensor) -> torch.Tensor:
         d1 = self.down1(x)
         d2 = self.down2(d1)
         d3 = self.same3(self.down3(d2))
