@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -69,3 +73,24 @@ def test_gpu_jobs_each_take_a_gpu_of_their_own(tmp_path, monkeypatch):
     for slots in held:
         for fh in slots.values():
             fh.close()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "10000"),  # bounded spinning by default
+        ({"GOMP_SPINCOUNT": "500"}, "500"),  # the user's spin count stays
+        ({"OMP_WAIT_POLICY": "PASSIVE"}, None),  # a chosen policy is left alone
+    ],
+)
+def test_openmp_spin_default_is_set_before_torch(env: dict, expected: str | None) -> None:
+    base = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    code = "import os, saltseg; print(os.environ.get('GOMP_SPINCOUNT'))"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == str(expected)
