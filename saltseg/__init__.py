@@ -3,7 +3,8 @@
 import os
 
 # How long torch's OpenMP threads (libgomp) spin before they sleep; read when torch is imported.
-# Unbounded spinning stalls torch as soon as another process shares the cores, never spinning
+# Long spinning slowed torch down when another process shared the cores (an earlier measurement:
+# 1.7 against 34 images/s next to one busy process), but never spinning
 # (OMP_WAIT_POLICY=PASSIVE, saltseg's earlier default) cost the CPU recipe's network a third of
 # its speed on quiet cores: 2 threads, batch 16, 64 px, 48.5 against 68.7 images/s in float32
 # and 52.8 against 83.9 in bf16. A short spin keeps the quiet speed (66.3 and 84.1) and stays
