@@ -196,6 +196,20 @@ def test_cluster_partitions_from_the_config(tmp_path):
         assert all(want in line for line in lines), (rule, lines)
 
 
+def test_gpu_jobs_hold_a_gpu_slot_unless_the_device_is_the_cpu(tmp_path):
+    # On device: cpu the cores alone bound the training jobs side by side (README, "Running it").
+    config = REPO / "config" / "test.yaml"
+    for device, want in (("cpu", "gpu=0"), ("auto", "gpu=1"), ("cuda", "gpu=1")):
+        out = snakemake(tmp_path, "-n", "--config", f"runtime={{'device': '{device}'}}",
+                        configfile=config)  # fmt: skip
+        found = job_resources(out)
+        assert set(found) >= {"train_fold", "predict_fold", "postprocess"}
+        for rule, lines in found.items():
+            for line in lines:
+                assert bool(re.search(rf"\bgpu=\d", line)) == (rule in GPU_RULES), (rule, line)
+                assert rule not in GPU_RULES or re.search(rf"\b{want}\b", line), (device, line)
+
+
 def test_rulegraph_renders(tmp_path):
     out = snakemake(tmp_path, "--rulegraph", "mermaid-js", configfile=REPO / "config" / "demo.yaml")
     for rule in ("train_fold", "make_pseudo_labels", "pretrain_on_pseudo", "postprocess"):

@@ -37,7 +37,7 @@ rule predict_new_tiles:
     threads: runtime("threads")
     resources:
         **cluster_resources("gpu"),
-        gpu=1,
+        gpu=gpu_slots(),
         mem_mb=8000,
         runtime=120,
     params:

@@ -304,6 +304,14 @@ def runtime(key):
     return config["runtime"][key]
 
 
+def gpu_slots():
+    """The `gpu` resource of a training or prediction job: one slot, so that `--resources gpu=N`
+    runs N at once, or none under `runtime.device: cpu`, where `--cores` and `runtime.threads`
+    alone decide how many run side by side (2 one-thread jobs on 2 cores train faster than one
+    job on both: README, "Running it")."""
+    return 0 if runtime("device") == "cpu" else 1
+
+
 def cluster_resources(kind):
     """A rule's cluster resources: its SLURM partition from the config's ``cluster`` section
     (``kind`` "gpu" for the GPU rules), or nothing, so that the profile's default-resources or

@@ -43,7 +43,7 @@ rule pretrain_on_pseudo:
     threads: runtime("threads")
     resources:
         **cluster_resources("gpu"),
-        gpu=1,
+        gpu=gpu_slots(),
         mem_mb=8000,
         runtime=720,
     params:
@@ -79,7 +79,7 @@ rule train_fold:
     threads: runtime("threads")
     resources:
         **cluster_resources("gpu"),
-        gpu=1,
+        gpu=gpu_slots(),
         mem_mb=8000,
         runtime=720,
     params:
@@ -110,7 +110,7 @@ rule predict_fold:
     threads: runtime("threads")
     resources:
         **cluster_resources("gpu"),
-        gpu=1,
+        gpu=gpu_slots(),
         mem_mb=8000,
         runtime=120,
     params:
