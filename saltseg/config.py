@@ -47,7 +47,7 @@ class DataConfig(Options):
 
 class RuntimeConfig(Options):
     device: choice(*DEVICES) = "auto"  # auto: cuda when available
-    # auto: bf16 autocast on GPUs with native bf16 (Ampere and later), float32 elsewhere
+    # auto: bf16 autocast where the hardware has it natively (Ampere+ GPUs, CPUs with AMX)
     precision: choice(*PRECISIONS) = "auto"
     threads: Annotated[Int, Field(ge=1)] = 4  # CPU threads per training/prediction job
     # TensorBoard event files of every training job in results/tensorboard/<stage>/<model>/...
