@@ -140,8 +140,10 @@ def resolve_compute(device: str = "auto", threads: int = 2, precision: str = "au
         native = dev.type == "cpu" and cpu_has_amx_bf16()
     bf16 = native if name == "auto" else name == "bf16"
     if bf16 and not native:
-        logger.warning("precision bf16 on a %s without native bf16 is emulated and slow",
-                       "GPU" if dev.type == "cuda" else dev.type.upper())
+        logger.warning(
+            "precision bf16 on a %s without native bf16 is emulated and slow",
+            "GPU" if dev.type == "cuda" else dev.type.upper(),
+        )
     logger.info("precision %s", "bf16 autocast" if bf16 else "float32")
     return Compute(dev, bf16)
 

@@ -206,7 +206,7 @@ def test_gpu_jobs_hold_a_gpu_slot_unless_the_device_is_the_cpu(tmp_path):
         assert set(found) >= {"train_fold", "predict_fold", "postprocess"}
         for rule, lines in found.items():
             for line in lines:
-                assert bool(re.search(rf"\bgpu=\d", line)) == (rule in GPU_RULES), (rule, line)
+                assert bool(re.search(r"\bgpu=\d", line)) == (rule in GPU_RULES), (rule, line)
                 assert rule not in GPU_RULES or re.search(rf"\b{want}\b", line), (device, line)
 
 
