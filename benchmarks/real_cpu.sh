@@ -27,7 +27,7 @@ run() {  # run NAME DATA_CONFIG: the whole DAG in WORK/NAME, then its summary
   mkdir -p "$dir"
   echo "real_cpu: $1: snakemake --configfile $CONFIG --config \"data=$2\""
   start=$(date +%s)
-  PYTHONPATH="$PWD" "$BIN/snakemake" -s "$PWD/Snakefile" -d "$dir" --cores "$CORES" --resources gpu="${GPUS:-1}" \
+  PYTHONPATH="$PWD" "$BIN/snakemake" -s "$PWD/Snakefile" -d "$dir" --cores "$CORES" --resources gpu=1 \
     --configfile "$CONFIG" --config "data=$2" > "$dir/snakemake.log" 2>&1 \
     || { echo "real_cpu: $1 failed; see $dir/snakemake.log"; tail -5 "$dir/snakemake.log"; exit 1; }
   end=$(date +%s)
