@@ -116,7 +116,7 @@ def cpu_has_amx_bf16() -> bool:
     """Whether this CPU has AMX bf16 tiles (``lscpu``: amx_bf16), the only CPUs on which bf16
     autocast trained faster than float32: 84 against 69 images/s on a Xeon with AMX, 8.0 against
     9.2 with avx512_bf16 alone, 4.2 against 28 on an AMD EPYC with AVX2 alone (README)."""
-    capabilities = getattr(torch.cpu, "get_capabilities", None)  # torch >= 2.8
+    capabilities = getattr(torch.cpu, "get_capabilities", None)  # newer torch
     if capabilities is not None:
         return bool(capabilities().get("amx_bf16", False))
     amx_tiles = getattr(torch.cpu, "_is_amx_tile_supported", None)
