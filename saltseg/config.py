@@ -50,6 +50,9 @@ class RuntimeConfig(Options):
     # auto: bf16 autocast where the hardware has it natively (Ampere+ GPUs, CPUs with AMX)
     precision: choice(*PRECISIONS) = "auto"
     threads: Annotated[Int, Field(ge=1)] = 4  # CPU threads per training/prediction job
+    # CPU threads of pretrain_on_pseudo (None: threads). It runs while nothing else of its
+    # stage can, so on the CPU it may take every core where fold jobs take one each.
+    pretrain_threads: Annotated[Int, Field(ge=1)] | None = None
     # TensorBoard event files of every training job in results/tensorboard/<stage>/<model>/...
     tensorboard: Bool = False
 

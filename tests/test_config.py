@@ -27,6 +27,23 @@ def test_every_shipped_config_parses_and_round_trips(path):
     assert workflow_config(filled, path.name) == filled
 
 
+def test_the_stage2_in_cpu_yamls_comment_is_valid_when_switched_on():
+    # config/cpu.yaml shows its measured stage 2 as a commented block: uncommented it must parse.
+    lines = (REPO / "config" / "cpu.yaml").read_text().splitlines()
+    start = lines.index("  #   stage2:")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("  #   "))
+    text = "\n".join(lines[:start] + ["  " + line[6:] for line in lines[start:end]] + lines[end:])
+    raw = yaml.safe_load(text)
+    raw["final"] = {"blend": {"stage1": 0.5, "stage2": 0.5}}
+    raw["runtime"]["pretrain_threads"] = 2
+    filled = workflow_config(raw, "cpu.yaml with its stage 2")
+    stage2 = filled["stages"]["stage2"]
+    assert stage2["models"]["saltnet_r18"]["mode"] == "pretrain"
+    assert stage2["models"]["saltnet_r18"]["input"] == filled["stages"]["stage1"]["models"][
+        "saltnet_r18"]["input"]  # fmt: skip
+    assert filled["runtime"]["pretrain_threads"] == 2
+
+
 def test_defaults_are_filled_in():
     raw = {
         "data": {"source": "synthetic"},
@@ -37,7 +54,8 @@ def test_defaults_are_filled_in():
     }
     filled = workflow_config(raw)
     assert filled["runtime"] == {
-        "device": "auto", "precision": "auto", "threads": 4, "tensorboard": False,
+        "device": "auto", "precision": "auto", "threads": 4, "pretrain_threads": None,
+        "tensorboard": False,
     }  # fmt: skip
     assert filled["folds"] == {"n_folds": 5, "method": "depth", "seed": 0}
     assert filled["postprocess"]["mosaic_rules"]["enabled"] is True

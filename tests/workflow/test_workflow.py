@@ -417,3 +417,28 @@ def test_predict_change_reruns_prediction_not_training(finished_run):
 
     counts = rerun_counts(workdir, config, edit)
     assert counts["predict_fold"] == 2 and "train_fold" not in counts
+
+
+def job_threads(output: str) -> dict[str, set[int]]:
+    """{rule: the set of its jobs' threads} of a dry run (1 where Snakemake prints none)."""
+    found: dict[str, set[int]] = {}
+    for block in re.split(r"(?m)^(?:local)?rule ", output)[1:]:
+        rule = block.split(":", 1)[0]
+        m = re.search(r"(?m)^\s+threads: (\d+)$", block)
+        found.setdefault(rule, set()).add(int(m.group(1)) if m else 1)
+    return found
+
+
+def test_pretraining_takes_its_own_threads_on_the_cpu(tmp_path):
+    # config/test.yaml's stage 2 pretrains; one-thread fold jobs share the cores, the pretraining
+    # job runs alone and may take them all (runtime.pretrain_threads).
+    config = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    found = {}
+    for extra in ({}, {"pretrain_threads": 2}):
+        config["runtime"] = {"device": "cpu", "threads": 1, **extra}
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        found[bool(extra)] = job_threads(snakemake(tmp_path, "-n", "--cores", "2", configfile=path))
+    assert found[False]["pretrain_on_pseudo"] == {1} and found[False]["train_fold"] == {1}
+    assert found[True]["pretrain_on_pseudo"] == {2}
+    assert found[True]["train_fold"] == {1} and found[True]["predict_fold"] == {1}

@@ -40,7 +40,7 @@ rule pretrain_on_pseudo:
         "results/benchmarks/{stage}/{model}/pretrain_on_pseudo.tsv"
     conda:
         "../envs/saltseg.yaml"
-    threads: runtime("threads")
+    threads: runtime("pretrain_threads") or runtime("threads")
     resources:
         **cluster_resources("gpu"),
         gpu=gpu_slots(),
