@@ -167,11 +167,16 @@ def test_tensorboard_events_per_training_job(tmp_path):
     assert len(events) == 1 and events[0].stat().st_size > 200
 
 
+def job_blocks(output: str) -> list[tuple[str, str]]:
+    """(rule, the job's block of lines) for each job of a dry run."""
+    blocks = re.split(r"(?m)^(?:local)?rule ", output)[1:]
+    return [(block.split(":", 1)[0], block) for block in blocks]
+
+
 def job_resources(output: str) -> dict[str, set[str]]:
     """{rule: the set of its jobs' "resources:" lines} of a dry run."""
     found: dict[str, set[str]] = {}
-    for block in re.split(r"(?m)^(?:local)?rule ", output)[1:]:
-        rule = block.split(":", 1)[0]
+    for rule, block in job_blocks(output):
         m = re.search(r"(?m)^\s+resources: (.*)$", block)
         found.setdefault(rule, set()).add(m.group(1) if m else "")
     return found
@@ -422,8 +427,7 @@ def test_predict_change_reruns_prediction_not_training(finished_run):
 def job_threads(output: str) -> dict[str, set[int]]:
     """{rule: the set of its jobs' threads} of a dry run (1 where Snakemake prints none)."""
     found: dict[str, set[int]] = {}
-    for block in re.split(r"(?m)^(?:local)?rule ", output)[1:]:
-        rule = block.split(":", 1)[0]
+    for rule, block in job_blocks(output):
         m = re.search(r"(?m)^\s+threads: (\d+)$", block)
         found.setdefault(rule, set()).add(int(m.group(1)) if m else 1)
     return found
