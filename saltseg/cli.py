@@ -37,13 +37,17 @@ def _cmd_check_data(args: argparse.Namespace) -> None:
 
 
 def _cmd_split(args: argparse.Namespace) -> None:
-    result = tools.split_data(args.data_dir, args.out_dir, args.test_fraction, args.seed)
+    result = tools.split_data(
+        args.data_dir, args.out_dir, args.test_fraction, args.seed,
+        keep_unlabelled=args.keep_unlabelled,
+    )  # fmt: skip
     _print_table(f"wrote {args.out_dir}", result)
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
     _print_table(
-        f"{args.submission} against {args.answers}", score_files(args.submission, args.answers)
+        f"{args.submission} against {args.answers}",
+        score_files(args.submission, args.answers, partial=args.partial),
     )
 
 
@@ -149,11 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out_dir")
     p.add_argument("--test-fraction", type=float, default=0.25)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--keep-unlabelled",
+        action="store_true",
+        help="keep the source's test tiles as more test tiles, without answers (pseudo labels "
+        "and mosaics then see them; the score covers the held-out tiles)",
+    )
     p.set_defaults(func=_cmd_split)
 
     p = sub.add_parser("score", help="score a submission CSV against an answers CSV")
     p.add_argument("submission")
     p.add_argument("answers")
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="the submission may hold tiles without answers; they are left out of the score",
+    )
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser(

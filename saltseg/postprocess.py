@@ -222,12 +222,17 @@ def ablation(
     truth_masks: np.ndarray,
     cfg: PostprocessConfig,
     mosaic: Mapping | None = None,
+    scored: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Test score of the full config and of each one-rule change (needs known test truth)."""
+    """Test score of the full config and of each one-rule change (needs known test truth).
+
+    ``truth_masks`` are the masks of the tiles at positions ``scored`` (None: of every tile);
+    the rules run on all the tiles (the mosaic rules look at neighbours), the score on those."""
     _require_threshold(cfg)
     rows = []
     for name, variant in ablation_variants(cfg, with_mosaic=mosaic is not None):
         masks, _ = postprocess(probs, ids, blank, variant, mosaic=mosaic)
+        masks = masks if scored is None else masks[scored]
         rows.append(
             {
                 "variant": name,

@@ -75,11 +75,43 @@ def read_masks(path: str | os.PathLike, ids: Sequence[str]) -> np.ndarray:
     return decode_all(df.set_index("id").loc[list(ids)].reset_index(), path)
 
 
-def score_files(submission: str | os.PathLike, answers: str | os.PathLike) -> dict:
-    """Score a submission against an answers CSV; also split by empty / non-empty truth."""
-    ans = read_rle_csv(answers)
-    pred = read_masks(submission, ans["id"].tolist())
-    truth = decode_all(ans, answers)
+def read_answers(
+    path: str | os.PathLike, ids: Sequence[str], among: str = "the test tiles"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The answers of an ``id,rle_mask`` file for some of ``ids``: (positions in ``ids``, masks),
+    in the order of ``ids``. Ids without an answer are left out (e.g. unlabelled test tiles next
+    to held-out ones, ``saltseg split --keep-unlabelled``); an answer for an id not in ``ids``
+    is an error."""
+    df = read_rle_csv(path)
+    position = {str(tid): i for i, tid in enumerate(ids)}
+    unknown = sorted(set(df["id"]) - set(position))
+    if unknown:
+        raise SaltsegError(f"{path}: {len(unknown)} id(s) not among {among}, e.g. {unknown[0]!r}")
+    if df.empty:
+        raise SaltsegError(f"{path}: no answers")
+    df = df.assign(at=df["id"].map(position)).sort_values("at").reset_index(drop=True)
+    return df["at"].to_numpy(), decode_all(df, path)
+
+
+def score_files(
+    submission: str | os.PathLike, answers: str | os.PathLike, *, partial: bool = False
+) -> dict:
+    """Score a submission against an answers CSV; also split by empty / non-empty truth.
+
+    The submission must hold exactly the answered ids; with ``partial`` it may hold others too
+    (tiles whose answers are unknown), which are left out of the score (``unscored``)."""
+    if partial:
+        sub = read_rle_csv(submission)
+        at, truth = read_answers(answers, sub["id"].tolist(), among=f"the ids of {submission}")
+        pred = decode_all(sub.iloc[at].reset_index(drop=True), submission)
+        unscored = len(sub) - len(at)
+    else:
+        ans = read_rle_csv(answers)
+        pred, truth, unscored = (
+            read_masks(submission, ans["id"].tolist()),
+            decode_all(ans, answers),
+            0,
+        )
     scores = metric.image_scores(truth, pred)
     empty = ~truth.reshape(len(truth), -1).any(axis=1)
 
@@ -93,4 +125,5 @@ def score_files(submission: str | os.PathLike, answers: str | os.PathLike) -> di
         "score_empty_truth": mean(scores[empty]),
         "nonempty_truth": int((~empty).sum()),
         "score_nonempty_truth": mean(scores[~empty]),
+        **({"unscored": unscored} if partial else {}),
     }

@@ -18,7 +18,7 @@ from saltseg.io.figures import save_figure
 from saltseg.io.ids import take
 from saltseg.io.masks import load_masks, save_masks
 from saltseg.io.probs import load_probs
-from saltseg.io.submission import read_masks, score_files, write_submission
+from saltseg.io.submission import read_answers, score_files, write_submission
 from saltseg.mosaic.layout import read_layout
 from saltseg.mosaic.plot import mosaics_figure
 from saltseg.steps.blend import read_oof_threshold
@@ -78,12 +78,15 @@ def postprocess(
             "train_ids": train.ids,
             "train_masks": np.asarray(train.masks, dtype=bool),
         }
-    truth_masks = read_masks(answers, ids.tolist()) if answers is not None else None
+    # Answers may cover part of the test tiles (saltseg split --keep-unlabelled): score those.
+    scored, truth_masks = (
+        read_answers(answers, ids.tolist()) if answers is not None else (None, None)
+    )
 
     final, table = pp.postprocess(maps, ids, blank, cfg, mosaic=mosaic)
     logger.info("post-processing:\n%s", table.to_string(index=False))
     if truth_masks is not None:
-        effects = pp.ablation(maps, ids, blank, truth_masks, cfg, mosaic)
+        effects = pp.ablation(maps, ids, blank, truth_masks, cfg, mosaic, scored=scored)
     else:  # no test truth: keep the declared output, with nothing measured
         effects = pd.DataFrame(columns=pp.ABLATION_COLUMNS)
     save_masks(masks, ids, final)
@@ -103,7 +106,7 @@ def submission(
     answers: PathLike | None = None,
 ) -> dict:
     """Write the submission for every test id; score it when the test truth is known (an
-    ``answers`` file, or the synthetic ``truth`` folder)."""
+    ``answers`` file, or the synthetic ``truth`` folder), on the tiles it answers."""
     tile_set = load_tileset(tiles)
     test_ids = tile_set.ids[tile_set.rows_of("test")].tolist()
     if not test_ids:
@@ -112,9 +115,12 @@ def submission(
     write_submission(test_ids, take(masks, ids, final, test_ids), csv, expected_ids=test_ids)
     answers = answers_file(truth, answers)
     if answers is not None:
-        result = score_files(csv, answers)
+        result = score_files(csv, answers, partial=True)
+        unscored = (
+            f" ({result['unscored']} test tiles without answers)" if result["unscored"] else ""
+        )
         text = "\n".join(
-            [f"test score: {result['score']:.4f} on {result['images']} images"]
+            [f"test score: {result['score']:.4f} on {result['images']} images{unscored}"]
             + [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in result.items()]
         )
     else:

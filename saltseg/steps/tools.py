@@ -35,22 +35,34 @@ def check_data(folder: PathLike) -> dict:
     return tileset_summary(read_kaggle(folder))
 
 
-def split_data(source: PathLike, out: PathLike, test_fraction: float = 0.25, seed: int = 0) -> dict:
+def split_data(
+    source: PathLike,
+    out: PathLike,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    *,
+    keep_unlabelled: bool = False,
+) -> dict:
     """``saltseg split``: a Kaggle-layout folder ``out`` whose test tiles are ``test_fraction``
     of ``source``'s labelled tiles (stratified by coverage), with their masks in
     ``out/answers.csv`` (``id,rle_mask``); the other labelled tiles are its train tiles.
 
-    The source's own test tiles are left out (their masks are unknown). PNGs are copied
+    The source's own test tiles (masks unknown) are left out, or with ``keep_unlabelled`` kept
+    as more test tiles without answers: the run then sees as many unlabelled tiles as on the
+    source (for pseudo labels and mosaics) and is scored on the held-out ones. PNGs are copied
     byte for byte; ``out`` appears whole or not at all, and must not exist yet.
     """
     source, out = Path(source), Path(out)
     if out.exists():
         raise SaltsegError(f"{out}: already exists; choose a new folder")
-    tiles = read_kaggle(source).split("train")
+    everything = read_kaggle(source)
+    tiles = everything.split("train")
     held = holdout(tiles.table, test_fraction, seed)
     ids = tiles.ids
     image_files = png_files(source / "train" / "images")
     mask_files = png_files(source / "train" / "masks")
+    test = everything.split("test")
+    unlabelled = test.ids if keep_unlabelled else test.ids[:0]
     with atomic_dir(out) as tmp:
         for folder in ("train/images", "train/masks", "test/images"):
             (tmp / folder).mkdir(parents=True)
@@ -60,16 +72,21 @@ def split_data(source: PathLike, out: PathLike, test_fraction: float = 0.25, see
             else:
                 shutil.copyfile(image_files[tile_id], tmp / "train" / "images" / f"{tile_id}.png")
                 shutil.copyfile(mask_files[tile_id], tmp / "train" / "masks" / f"{tile_id}.png")
+        if len(unlabelled):
+            test_files = png_files(source / "test" / "images")
+            for tile_id in unlabelled:
+                shutil.copyfile(test_files[tile_id], tmp / "test" / "images" / f"{tile_id}.png")
         masks = np.asarray(tiles.masks, dtype=bool)
         write_submission(ids[~held], masks[~held], tmp / "train.csv")
         write_submission(ids[held], masks[held], tmp / "answers.csv")
-        z = tiles.table["z"].to_numpy()
-        known = ~np.isnan(z)
-        pd.DataFrame({"id": ids[known], "z": z[known]}).to_csv(tmp / "depths.csv", index=False)
+        kept = pd.concat([tiles.table, test.table[test.table["id"].isin(unlabelled)]])
+        kept = kept[kept["z"].notna()]
+        pd.DataFrame({"id": kept["id"], "z": kept["z"]}).to_csv(tmp / "depths.csv", index=False)
     empty = ~masks.reshape(len(ids), -1).any(axis=1)
     return {
         "train_tiles": int((~held).sum()),
-        "test_tiles": int(held.sum()),
+        "test_tiles": int(held.sum()) + len(unlabelled),
+        "test_answered": int(held.sum()),
         "test_empty": int((held & empty).sum()),
         "answers": str(out / "answers.csv"),
     }

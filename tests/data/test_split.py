@@ -12,7 +12,7 @@ from saltseg import cli
 from saltseg.data.kaggle import read_kaggle
 from saltseg.data.split import holdout
 from saltseg.errors import SaltsegError
-from saltseg.io.submission import read_masks
+from saltseg.io.submission import read_masks, write_submission
 from saltseg.steps.tools import split_data
 from tests.conftest import make_kaggle_dir
 
@@ -80,3 +80,40 @@ def test_split_refuses_an_existing_folder_and_leaves_nothing_on_errors(tmp_path)
         split_data(source, tmp_path / "new", test_fraction=0.01)
     assert not (tmp_path / "new").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_split_can_keep_the_unlabelled_tiles_as_test_tiles_without_answers(tmp_path, capsys):
+    source = tmp_path / "src"
+    arrays = make_kaggle_dir(source, n_train=12, n_test=3)
+    args = ["split", str(source), str(tmp_path / "out"), "--keep-unlabelled"]
+    assert cli.main(args) == 0
+    assert "test_answered" in capsys.readouterr().out
+    out = read_kaggle(tmp_path / "out")
+    test_ids = out.ids[out.rows_of("test")].tolist()
+    assert len(test_ids) == 6
+    assert sorted(test_ids) == sorted(
+        [i for i in test_ids if i in arrays["train"]] + list(arrays["test"])
+    )
+    answers = pd.read_csv(tmp_path / "out" / "answers.csv", dtype={"id": str})
+    assert sorted(answers["id"]) == sorted(i for i in test_ids if i in arrays["train"])
+    tid = "te0001"
+    assert digest(tmp_path / "out" / "test" / "images" / f"{tid}.png") == digest(
+        source / "test" / "images" / f"{tid}.png"
+    )
+    depths = pd.read_csv(tmp_path / "out" / "depths.csv", dtype={"id": str})
+    assert sorted(depths["id"]) == sorted(list(arrays["train"]) + list(arrays["test"]))
+    # A submission for all of them is scored on the held-out ones (`saltseg score --partial`).
+    empty = np.zeros((6, 101, 101), dtype=bool)
+    write_submission(test_ids, empty, tmp_path / "sub.csv")
+    assert (
+        cli.main(["score", str(tmp_path / "sub.csv"), str(tmp_path / "out" / "answers.csv")]) == 1
+    )
+    assert "unexpected id" in capsys.readouterr().err
+    args = ["score", str(tmp_path / "sub.csv"), str(tmp_path / "out" / "answers.csv"), "--partial"]
+    assert cli.main(args) == 0
+    assert "unscored" in capsys.readouterr().out
+    # Without the flag the same held-out tiles, and no unlabelled ones.
+    plain = split_data(source, tmp_path / "plain", 0.25)
+    assert plain["test_tiles"] == plain["test_answered"] == 3
+    again = pd.read_csv(tmp_path / "plain" / "answers.csv", dtype={"id": str})
+    assert again["id"].tolist() == answers["id"].tolist()

@@ -67,3 +67,34 @@ def test_rle_strings_in_file_match_encoder(tmp_path):
     df = submission.write_submission(["x", "y", "z"], m, tmp_path / "s.csv")
     assert df["rle_mask"].tolist() == [rle.encode(k) for k in m]
     assert (tmp_path / "s.csv").read_text().splitlines()[1] == "x,"
+
+
+def test_partial_scoring_leaves_out_the_tiles_without_answers(tmp_path):
+    truth = masks(3)
+    submission.write_submission(["a", "b"], truth[1:], tmp_path / "ans.csv")
+    pred = truth.copy()
+    pred[0, :5] = True  # "x" has no answer: its mask does not count
+    submission.write_submission(["x", "b", "a"], pred[[0, 2, 1]], tmp_path / "sub.csv")
+    with pytest.raises(SaltsegError, match="unexpected id"):
+        submission.score_files(tmp_path / "sub.csv", tmp_path / "ans.csv")
+    r = submission.score_files(tmp_path / "sub.csv", tmp_path / "ans.csv", partial=True)
+    assert r["score"] == 1.0 and r["images"] == 2 and r["unscored"] == 1
+    # An answer for a tile that is not in the submission is still an error.
+    submission.write_submission(["b"], truth[2:], tmp_path / "one.csv")
+    with pytest.raises(SaltsegError, match="ans.csv: 1 id\\(s\\) not among the ids of"):
+        submission.score_files(tmp_path / "one.csv", tmp_path / "ans.csv", partial=True)
+
+
+def test_read_answers_returns_positions_in_the_given_order(tmp_path):
+    m = masks(3)
+    submission.write_submission(["c", "a"], m[[2, 0]], tmp_path / "ans.csv")
+    at, got = submission.read_answers(tmp_path / "ans.csv", ["a", "b", "c"])
+    assert at.tolist() == [0, 2]
+    assert np.array_equal(got, m[[0, 2]])
+    with pytest.raises(
+        SaltsegError, match="ans.csv: 1 id\\(s\\) not among the test tiles, e.g. 'c'"
+    ):
+        submission.read_answers(tmp_path / "ans.csv", ["a", "b"])
+    (tmp_path / "none.csv").write_text("id,rle_mask\n")
+    with pytest.raises(SaltsegError, match="none.csv: no answers"):
+        submission.read_answers(tmp_path / "none.csv", ["a"])

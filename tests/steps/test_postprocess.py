@@ -83,6 +83,22 @@ def test_postprocess_step(tmp_path, fake_mosaic) -> None:
     assert len(fake_mosaic) == 1
     np.testing.assert_array_equal(fake_mosaic[0][2], masks[:2])  # the train masks from the tile set
 
+    # Answers for part of the test tiles (saltseg split --keep-unlabelled): scored on those.
+    pd.DataFrame({"id": ["te2"], "rle_mask": [encode(truth[2])]}).to_csv(
+        tmp_path / "part.csv", index=False
+    )
+    postprocess(
+        probs=tmp_path / "test.npz", scores=tmp_path / "table.csv",
+        tiles=tmp_path / "tiles" / "tiles.parquet", masks=tmp_path / "p" / "masks.npz",
+        stats=tmp_path / "p" / "stats.csv", ablation=tmp_path / "p" / "ablation.csv",
+        settings={"threshold": "oof", "mosaic_rules": {"enabled": False}},
+        answers=tmp_path / "part.csv",
+    )  # fmt: skip
+    abl = pd.read_csv(tmp_path / "p" / "ablation.csv").set_index("variant")
+    assert abl.loc["full", "score"] == pytest.approx(1.0)  # te2 kept at 0.42
+    assert abl.loc["threshold 0.5", "score"] == pytest.approx(0.0)  # and lost at 0.5
+    assert abl.loc["full", "nonempty"] == 1
+
     outputs = {
         "masks": tmp_path / "x.npz",
         "stats": tmp_path / "x.csv",
@@ -142,6 +158,19 @@ def test_submission_step_writes_every_test_id_and_scores_it(tmp_path) -> None:
         answers=tmp_path / "answers.csv",
     )  # fmt: skip
     assert result["score"] == pytest.approx(0.5) and result["nonempty_truth"] == 0
+    # Answers for part of the tiles score those, and say how many have none.
+    pd.DataFrame({"id": ["te1"], "rle_mask": [encode(salt[1])]}).to_csv(
+        tmp_path / "part.csv", index=False
+    )
+    result = submission(
+        tmp_path / "masks.npz", tmp_path / "tiles", tmp_path / "p.csv", tmp_path / "p.txt",
+        answers=tmp_path / "part.csv",
+    )  # fmt: skip
+    assert result["score"] == pytest.approx(1.0) and result["unscored"] == 1
+    assert (
+        "test score: 1.0000 on 1 images (1 test tiles without answers)"
+        in (tmp_path / "p.txt").read_text()
+    )
 
     save_masks(tmp_path / "short.npz", ["te0"], salt[:1])
     with pytest.raises(SaltsegError, match="short.npz: 1 id"):
