@@ -34,7 +34,8 @@ MODES = ("scratch", "pretrain", "append", "refine")
 class DataConfig(Options):
     source: str = Field(description='a Kaggle-layout folder, or "synthetic"')
     # The test tiles' masks (id,rle_mask), e.g. the answers.csv of `saltseg split`: the
-    # submission is scored and each post-processing rule measured (the synthetic data's own).
+    # submission is scored and each post-processing rule measured (the synthetic data's own),
+    # on the tiles it answers (all of them, or part: `saltseg split --keep-unlabelled`).
     answers: str | None = None
     synthetic: SynthOptions = SynthOptions()
 
@@ -224,6 +225,26 @@ def _check_refine(
 def stage_order(stages: Any) -> list[str]:
     """Stage names in their natural order (stage2 before stage10)."""
     return sorted(stages, key=lambda name: int(name.removeprefix("stage")))
+
+
+def command_line_values(value: Any) -> Any:
+    """Numbers, booleans and nulls inside ``--config`` values, typed as in a config file.
+
+    Snakemake parses ``--config "folds={'n_folds': 2}"`` with YAML's base loader, which keeps
+    every nested scalar a string ('2'); the schema wants 2. Top-level values it types itself."""
+    if isinstance(value, dict):
+        return {k: command_line_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [command_line_values(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    for parse in (int, float):
+        try:
+            return parse(value)
+        except ValueError:
+            pass
+    words = {"true": True, "false": False, "null": None, "~": None}
+    return words.get(value.strip().lower(), value)
 
 
 def workflow_config(raw: dict, source: str = "config") -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from saltseg.config import Config, json_schema, workflow_config
+from saltseg.config import Config, command_line_values, json_schema, workflow_config
 from saltseg.errors import SaltsegError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,3 +157,18 @@ def test_pretrain_mode_needs_a_pretrain_section():
     }
     with pytest.raises(SaltsegError, match="model 'a' has no pretrain section"):
         Config.parse(d)
+
+
+def test_command_line_values_are_typed_as_in_a_config_file():
+    raw = {
+        "folds": {"n_folds": "2", "seed": "0"},
+        "data": {"source": "../tiles", "answers": "null"},
+        "stages": {"stage1": {"models": {"m": {"train": {"phases": [{"lr": "1.0e-3"}]}}}}},
+        "runtime": {"tensorboard": "True", "threads": 3},
+        "name": "stage 2",
+    }
+    got = command_line_values(raw)
+    assert got["folds"] == {"n_folds": 2, "seed": 0}
+    assert got["data"] == {"source": "../tiles", "answers": None}
+    assert got["stages"]["stage1"]["models"]["m"]["train"]["phases"] == [{"lr": 1e-3}]
+    assert got["runtime"] == {"tensorboard": True, "threads": 3} and got["name"] == "stage 2"

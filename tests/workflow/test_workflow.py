@@ -182,6 +182,15 @@ def job_resources(output: str) -> dict[str, set[str]]:
     return found
 
 
+def test_numbers_inside_command_line_config_values(tmp_path):
+    # Snakemake leaves nested --config scalars as strings ('2'); the workflow types them.
+    config = REPO / "config" / "test.yaml"
+    two = job_counts(snakemake(tmp_path, "-n", configfile=config))["train_fold"]
+    folds = "folds={'n_folds': 3, 'method': 'depth', 'seed': 0}"
+    out = snakemake(tmp_path, "-n", "--config", folds, configfile=config)
+    assert job_counts(out)["train_fold"] == two // 2 * 3  # test.yaml has 2 folds
+
+
 def test_cluster_partitions_from_the_config(tmp_path):
     config = REPO / "config" / "test.yaml"
     unset = job_resources(snakemake(tmp_path, "-n", configfile=config))

@@ -4,9 +4,10 @@ import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.utils import update_config
 
 from saltseg.bundle.manifest import member_weights
-from saltseg.config import stage_order, workflow_config
+from saltseg.config import command_line_values, stage_order, workflow_config
 from saltseg.data.kaggle import is_tile_png
 from saltseg.errors import SaltsegError
 
@@ -22,6 +23,12 @@ def canonical(value):
         return [canonical(v) for v in value]
     return value
 
+
+# Values given with --config reach us as strings inside dicts ("folds={'n_folds': 2}");
+# type them as a config file would, on top of the files.
+update_config(
+    config, command_line_values(workflow.config_settings.overwrite_config or {})
+)
 
 # Errors name the config file(s) the user gave (or config.yaml, the default).
 _sources = ", ".join(map(str, getattr(workflow, "configfiles", None) or [])) or "config"
