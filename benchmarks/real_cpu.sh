@@ -6,7 +6,8 @@
 #      of them and the score covers the held-out ones);
 #   2. the whole DAG on it (snakemake with data.answers: submission and report), timed;
 #   3. benchmarks/run_summary.py: OOF metric per stage and model (empty and non-empty tiles),
-#      pseudo-label counts, the held-out test score, wall time per rule.
+#      each stage's held-out score (--answers), pseudo-label counts, the held-out test score
+#      after post-processing, wall time per rule.
 # RUNS="heldout full" then runs the whole DAG on DATA_DIR itself (all labelled tiles, all test
 # tiles: the OOF metric over every labelled tile and a submission for Kaggle), summarised the
 # same way; RUNS=full runs that alone.
@@ -26,17 +27,18 @@ CORES=${CORES:-2}
 CONFIG=${CONFIG:-$PWD/config/cpu.yaml}
 mkdir -p "$WORK"
 
-run() {  # run NAME DATA_CONFIG: the whole DAG in WORK/NAME, then its summary
-  local dir=$WORK/$1 start end
+run() {  # run NAME DATA_CONFIG [SUMMARY_ARGS...]: the whole DAG in WORK/NAME, then its summary
+  local dir=$WORK/$1 data=$2 start end
+  shift 2
   mkdir -p "$dir"
-  echo "real_cpu: $1: snakemake --configfile $CONFIG --config \"data=$2\" ${EXTRA:+\"$EXTRA\"}"
+  echo "real_cpu: $(basename "$dir"): snakemake --configfile $CONFIG --config \"data=$data\" ${EXTRA:+\"$EXTRA\"}"
   start=$(date +%s)
   PYTHONPATH="$PWD" "$BIN/snakemake" -s "$PWD/Snakefile" -d "$dir" --cores "$CORES" --resources gpu=1 \
-    --configfile "$CONFIG" --config "data=$2" ${EXTRA:+"$EXTRA"} > "$dir/snakemake.log" 2>&1 \
-    || { echo "real_cpu: $1 failed; see $dir/snakemake.log"; tail -5 "$dir/snakemake.log"; exit 1; }
+    --configfile "$CONFIG" --config "data=$data" ${EXTRA:+"$EXTRA"} > "$dir/snakemake.log" 2>&1 \
+    || { echo "real_cpu: $dir failed; see $dir/snakemake.log"; tail -5 "$dir/snakemake.log"; exit 1; }
   end=$(date +%s)
-  echo "## $1"
-  PYTHONPATH="$PWD" "$BIN/python" benchmarks/run_summary.py "$dir" \
+  echo "## $(basename "$dir")"
+  PYTHONPATH="$PWD" "$BIN/python" benchmarks/run_summary.py "$dir" "$@" \
     --minutes "$("$BIN/python" -c "print(($end - $start) / 60)")"
 }
 
@@ -47,7 +49,8 @@ for name in $RUNS; do
       SPLIT=$WORK/split-unlabelled
       [ -f "$SPLIT/answers.csv" ] || PYTHONPATH="$PWD" "$BIN/python" -m saltseg.cli split "$DATA" \
         "$SPLIT" --test-fraction 0.25 --seed 0 --keep-unlabelled
-      run heldout "{'source': '$SPLIT', 'answers': '$SPLIT/answers.csv'}" ;;
+      run heldout "{'source': '$SPLIT', 'answers': '$SPLIT/answers.csv'}" \
+        --answers "$SPLIT/answers.csv" ;;
     full) run full "{'source': '$DATA'}" ;;
     *) echo "real_cpu: RUNS: unknown run '$name' (heldout, full)"; exit 2 ;;
   esac

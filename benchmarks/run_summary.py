@@ -1,12 +1,15 @@
 """A finished run's figures on real (or synthetic) labels, as markdown tables.
 
-    python benchmarks/run_summary.py RUN_DIR [--minutes 97.5]
+    python benchmarks/run_summary.py RUN_DIR [--minutes 97.5] [--answers ANSWERS_CSV]
 
 For every stage's blend, each of its models and the final blend: the OOF metric at threshold
 0.5 over the labelled tiles, split into tiles with empty and with salt truth; the pseudo-label
 counts of each stage; the test score (``results/test_score.txt``, scored when the run had
 answers); and the wall time per rule from the benchmark files. ``--minutes`` is the run's wall
-time, when measured outside (benchmarks/real_cpu.sh does).
+time, when measured outside (benchmarks/real_cpu.sh does). ``--answers`` (the run's
+``data.answers``, e.g. a held-out split's) adds the held-out score of every stage's blend and
+of the final blend, before post-processing, at 0.5 and at the blend's OOF threshold: what each
+stage adds on tiles that no stage trained on.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from saltseg.config import stage_order
 from saltseg.data.tileset import load_tileset
 from saltseg.io.ids import id_rows
 from saltseg.io.probs import load_probs
+from saltseg.io.submission import read_answers
 from saltseg.metric import image_scores
 from saltseg.report import markdown_table, rule_times
+from saltseg.steps.blend import read_oof_threshold
 from saltseg.steps.report import benchmark_seconds
 
 
@@ -44,10 +49,29 @@ def oof_row(name: str, path: Path, tile_set) -> dict:
     }
 
 
+def heldout_row(name: str, blend_dir: Path, answers: Path) -> dict:
+    """The held-out score of a blend's test maps, on the answered tiles only."""
+    ids, maps = load_probs(blend_dir / "test.npz")
+    among = f"the test tiles of {blend_dir}"
+    at, truth = read_answers(answers, ids.astype(str).tolist(), among=among)
+    empty = ~truth.reshape(len(truth), -1).any(axis=1)
+    threshold = read_oof_threshold(blend_dir / "scores.csv")
+    row = {"predictions": name, "tiles": len(at)}
+    for label, t in (("0.5", 0.5), ("OOF threshold", threshold)):
+        scores = image_scores(truth, maps[at] > t)
+        row[f"at {label}"] = scores.mean()
+        if t == 0.5:
+            row["empty"] = scores[empty].mean() if empty.any() else np.nan
+            row["non_empty"] = scores[~empty].mean() if (~empty).any() else np.nan
+    row["threshold"] = threshold
+    return row
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--minutes", type=float, help="the run's wall time")
+    ap.add_argument("--answers", type=Path, help="the run's data.answers: held-out scores")
     args = ap.parse_args(argv)
     results = args.run_dir / "results"
     tile_set = load_tileset(results / "data")
@@ -64,6 +88,12 @@ def main(argv: list[str] | None = None) -> None:
         print(markdown_table(pd.DataFrame(rows)))
     else:
         print(f"{results}: no stage has blended its folds yet")
+    if args.answers is not None:
+        blends = [(f"{stage} blend", results / stage / "blend") for stage in stages]
+        blends.append(("final blend", results / "final"))
+        held = [heldout_row(n, d, args.answers) for n, d in blends if (d / "test.npz").exists()]
+        print("\nHeld-out score (answered test tiles, before post-processing):\n")
+        print(markdown_table(pd.DataFrame(held)))
     pseudo = {
         p.parent.parent.name: json.loads(p.read_text())
         for p in sorted(results.glob("stage*/pseudo/counts.json"))

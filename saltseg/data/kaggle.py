@@ -128,12 +128,26 @@ def _quiet_opencv() -> Iterator[None]:
 
 
 def _read_all(paths: list[Path], reader) -> np.ndarray:
-    out_shape = (len(paths), TILE, TILE)
     if not paths:
-        return np.zeros(out_shape, dtype=np.uint8)
-    # cv2 releases the GIL while decoding, so threads decode PNGs in parallel.
-    with _quiet_opencv(), ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
-        return np.stack(list(pool.map(reader, paths, chunksize=256)))
+        return np.zeros((0, TILE, TILE), dtype=np.uint8)
+    # cv2 releases the GIL while decoding, so threads decode PNGs in parallel, one per core
+    # (more only added lock traffic). Each task reads a run of files straight into the result:
+    # a future per file and stacking the tiles afterwards cost about a third of the time of
+    # reading the 22,000 real tiles. Runs are taken in order, so the first bad file is named.
+    workers = min(8, os.cpu_count() or 1)
+    size = max(16, min(256, -(-len(paths) // (4 * workers))))
+    with _quiet_opencv():
+        first = reader(paths[0])
+        out = np.empty((len(paths), *first.shape), dtype=first.dtype)
+        out[0] = first
+
+        def read_run(start: int) -> None:
+            for i in range(start, min(start + size, len(paths))):
+                out[i] = reader(paths[i])
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(read_run, range(1, len(paths), size)))
+    return out
 
 
 def is_tile_png(path: Path) -> bool:
@@ -253,23 +267,22 @@ def read_kaggle(root: str | os.PathLike) -> TileSet:
 
     train_ids, test_ids = sorted(images_by_id), sorted(test_by_id)
     logger.info("reading %d train and %d test tiles from %s", len(train_ids), len(test_ids), root)
-    train_images = _read_all([images_by_id[i] for i in train_ids], _read_image)
-    train_masks = _read_all([masks_by_id[i] for i in train_ids], _read_mask).astype(bool)
-    test_images = _read_all([test_by_id[i] for i in test_ids], _read_image)
+    ids = train_ids + test_ids
+    image_paths = [images_by_id[i] for i in train_ids] + [test_by_id[i] for i in test_ids]
+    images = _read_all(image_paths, _read_image)
+    masks = np.zeros(images.shape, dtype=bool)
+    masks[: len(train_ids)] = _read_all([masks_by_id[i] for i in train_ids], _read_mask)
 
     if _optional_file(root / "train.csv"):
-        _check_train_csv(root / "train.csv", train_ids, train_masks)
+        _check_train_csv(root / "train.csv", train_ids, masks[: len(train_ids)])
     depths_path = root / "depths.csv"
     if _optional_file(depths_path):
         depths = _read_depths(depths_path)
-        _check_depth_ids(depths_path, depths, train_ids + test_ids)
+        _check_depth_ids(depths_path, depths, ids)
     else:
         logger.warning("%s not found: depths unknown", depths_path)
         depths = pd.Series(dtype=np.float64)
 
-    ids = train_ids + test_ids
-    images = np.concatenate([train_images, test_images])
-    masks = np.concatenate([train_masks, np.zeros(test_images.shape, dtype=bool)])
     coverage = masks.reshape(len(ids), -1).mean(axis=1)
     coverage[len(train_ids) :] = np.nan
     table = pd.DataFrame(

@@ -32,7 +32,9 @@ are numbered by size (largest first), then by their smallest id.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -40,6 +42,7 @@ import cv2
 import numpy as np
 import pandas as pd
 from pydantic import Field
+from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm import tqdm
 
 from saltseg.options import Bool, Fraction, Int, Number, Options, choice
@@ -73,7 +76,7 @@ class MosaicOptions(Options):
     # placed is no rival), at this fixed threshold (the adaptive one saturates there); None: off.
     # Real tiles: 0.3 places 5,045 against 4,967 at the same flip-test estimate (README).
     free_ratio: Annotated[Number, Field(gt=0, lt=1)] | None = None
-    block: Annotated[Int, Field(ge=1)] = 1024  # rows per distance block (memory ~ block x N x 12 B)
+    block: Annotated[Int, Field(ge=1)] = 1024  # distance rows at a time (memory ~ block x N x 12 B)
 
 
 def _options(opts: dict) -> MosaicOptions:
@@ -152,6 +155,28 @@ def _two_smallest(d: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.
     return i1, v1, v2
 
 
+def _blas_threads() -> int:
+    """The threads BLAS is set to use (its own default: the cores)."""
+    blas = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(blas) if blas else os.cpu_count() or 1
+
+
+def _block_best_two(
+    qa: np.ndarray, ka_t: np.ndarray, self_rows: np.ndarray, self_cols: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Best two (index, squared distance) per row and per column of one block of rows."""
+    # The augmented descriptors make one product the whole squared distance
+    # |q|^2 + |k|^2 - 2 q.k, with no pass over the block to add the norms.
+    d = qa @ ka_t
+    d[self_rows, self_cols] = np.inf  # a tile is never its own neighbour
+    r1, rv1, rv2 = _two_smallest(d, axis=1)
+    if len(d) >= 2:
+        c1, cv1, cv2 = _two_smallest(d, axis=0)
+    else:
+        c1, cv1, cv2 = np.zeros(d.shape[1], np.int64), d[0], np.full(d.shape[1], np.inf, d.dtype)
+    return r1, rv1, rv2, c1, cv1, cv2
+
+
 def _nearest(
     q: np.ndarray, k: np.ndarray, qv: np.ndarray, kv: np.ndarray, block: int, desc: str
 ) -> _Neighbours:
@@ -169,43 +194,52 @@ def _nearest(
     if len(qi) < 1 or len(ki) < 2:
         return out
     qs, ks = q[qi], k[ki]
-    qn = np.einsum("ij,ij->i", qs, qs)
-    kn = np.einsum("ij,ij->i", ks, ks)
-    # Running best two per column, merged block by block.
+    qn = np.einsum("ij,ij->i", qs, qs)[:, None]
+    kn = np.einsum("ij,ij->i", ks, ks)[:, None]
+    ones_q, ones_k = np.ones_like(qn), np.ones_like(kn)
+    qa = np.ascontiguousarray(np.hstack([-2.0 * qs, qn, ones_q]), dtype=np.float32)
+    ka_t = np.ascontiguousarray(np.hstack([ks, ones_k, kn]).T, dtype=np.float32)
+    pos = np.searchsorted(ki, qi)
+    is_self = (pos < len(ki)) & (ki[np.minimum(pos, len(ki) - 1)] == qi)
+    # Blocks run side by side, each product on one BLAS thread: the passes over each block
+    # that pick the best two are single-threaded in NumPy, so blocks in parallel keep every
+    # core busy (README, "Mosaics"); NumPy releases the GIL in the product and the reductions.
+    # As many blocks as BLAS would use threads (OMP_NUM_THREADS and the like set the limit),
+    # sharing the ``block`` rows, so that memory stays as it was with one.
+    workers = max(1, min(_blas_threads(), -(-len(qi) // block)))
+    rows = max(1, -(-block // workers))
+    starts = list(range(0, len(qi), rows))
+
+    def work(s: int) -> tuple[np.ndarray, ...]:
+        e = min(s + rows, len(qi))
+        hits = np.flatnonzero(is_self[s:e])
+        return _block_best_two(qa[s:e], ka_t, hits, pos[s:e][hits])
+
     c_nn = np.full(len(ki), -1, np.int64)
     c_d1 = np.full(len(ki), np.inf, np.float32)
     c_d2 = np.full(len(ki), np.inf, np.float32)
-    starts = range(0, len(qi), block)
-    for s in tqdm(starts, desc=desc, leave=False, disable=len(starts) < 4):
-        e = min(s + block, len(qi))
-        d = qs[s:e] @ ks.T  # squared distance = |q|^2 + |k|^2 - 2 q.k, built in place
-        d *= -2.0
-        d += kn[None, :]
-        d += qn[s:e, None]
-        np.maximum(d, 0.0, out=d)
-        # A tile is never its own neighbour.
-        pos = np.searchsorted(ki, qi[s:e])
-        hit = (pos < len(ki)) & (ki[np.minimum(pos, len(ki) - 1)] == qi[s:e])
-        d[np.flatnonzero(hit), pos[hit]] = np.inf
-        r1, rv1, rv2 = _two_smallest(d, axis=1)
-        out.row_nn[qi[s:e]] = ki[r1]
-        out.row_d1[qi[s:e]] = rv1
-        out.row_d2[qi[s:e]] = rv2
-        if e - s >= 2:
-            b1, bv1, bv2 = _two_smallest(d, axis=0)
-        else:
-            b1, bv1, bv2 = np.zeros(len(ki), np.int64), d[0], np.full(len(ki), np.inf, np.float32)
-        # Merge the block's best two with the running best two (ties keep the earlier row).
-        better = bv1 < c_d1
-        new_d2 = np.where(better, np.minimum(c_d1, bv2), np.minimum(c_d2, bv1))
-        c_nn = np.where(better, qi[s + b1], c_nn)
-        c_d1 = np.where(better, bv1, c_d1)
-        c_d2 = new_d2
+    with threadpool_limits(1), ThreadPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(work, starts)
+        for s, (r1, rv1, rv2, b1, bv1, bv2) in zip(
+            starts, tqdm(results, total=len(starts), desc=desc, leave=False,
+                         disable=len(starts) < 4), strict=True,
+        ):  # fmt: skip
+            e = min(s + rows, len(qi))
+            out.row_nn[qi[s:e]] = ki[r1]
+            out.row_d1[qi[s:e]] = rv1
+            out.row_d2[qi[s:e]] = rv2
+            # Merge in block order with the running best two (ties keep the earlier row).
+            better = bv1 < c_d1
+            new_d2 = np.where(better, np.minimum(c_d1, bv2), np.minimum(c_d2, bv1))
+            c_nn = np.where(better, qi[s + b1], c_nn)
+            c_d1 = np.where(better, bv1, c_d1)
+            c_d2 = new_d2
     out.col_nn[ki] = c_nn
     out.col_d1[ki] = c_d1
     out.col_d2[ki] = c_d2
     for name in ("row_d1", "row_d2", "col_d1", "col_d2"):
-        setattr(out, name, np.sqrt(getattr(out, name)))
+        # Rounding can take a squared distance a little below 0.
+        setattr(out, name, np.sqrt(np.maximum(getattr(out, name), 0.0)))
     return out
 
 

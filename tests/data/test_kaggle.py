@@ -127,3 +127,19 @@ def test_colour_image_rejected(kaggle_dir):
     rgb[:, :, 1] = 9
     assert cv2.imwrite(str(root / "train" / "images" / "tr0000.png"), rgb)
     expect_error(root, "colour channels differ")
+
+
+def test_many_tiles_read_in_order_naming_the_first_bad_file(tmp_path):
+    # Enough files for several runs of the thread pool: every tile lands at its own row, and
+    # of two bad files in different runs the earlier one is named.
+    rng = np.random.default_rng(0)
+    tiles = rng.integers(0, 256, (70, 101, 101), dtype=np.uint8)
+    paths = []
+    for i, tile in enumerate(tiles):
+        paths.append(tmp_path / f"t{i:03d}.png")
+        write_image(paths[-1], tile)
+    np.testing.assert_array_equal(kaggle.read_png_tiles(paths), tiles)
+    paths[65].write_bytes(b"not a png")
+    paths[41].write_bytes(b"")
+    with pytest.raises(SaltsegError, match=r"t041\.png: empty file"):
+        kaggle.read_png_tiles(paths)

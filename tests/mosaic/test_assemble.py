@@ -177,8 +177,10 @@ def test_grid_drops_links_that_claim_an_occupied_cell():
     assert grid2.group[0] != grid2.group[2]
 
 
-@pytest.mark.parametrize("block", [1, 7, 64])
-def test_blockwise_nearest_matches_brute_force(block):
+@pytest.mark.parametrize(("block", "workers"), [(1, 1), (7, 1), (7, 3), (64, 2)])
+def test_blockwise_nearest_matches_brute_force(block, workers, monkeypatch):
+    # Blocks computed side by side are merged in order: any number of workers, one answer.
+    monkeypatch.setattr(mosaic, "_blas_threads", lambda: workers)
     rng = np.random.default_rng(block)
     q = rng.standard_normal((50, 6)).astype(np.float32)
     k = rng.standard_normal((50, 6)).astype(np.float32)
