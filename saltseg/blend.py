@@ -6,12 +6,16 @@ Per model (the ``average_folds`` rule):
 Per stage (``blend_stage``) and across stages (``blend_final``):
   (c) blend: weighted mean over models (weights normalised), for OOF and test alike;
   (d) a score table: OOF metric per model and for the blend at 0.5, and the best threshold
-      (searched on a grid, default 0.30..0.70 step 0.01) with the metric there.
+      (searched on a grid, default 0.30..0.70 step 0.01) with the metric there; then, at that
+      threshold, the best "empty below" level (grid 0.55..0.95 step 0.05): tiles whose largest
+      probability is under it are predicted empty, so a tile needs one confident salt pixel.
 
-Score table columns: ``model, weight, images, oof_score, best_threshold, best_score``; one row
-per model (weight normalised) and a last row ``model == "blend"`` (weight 1.0), whose
-``best_threshold`` is the "oof" threshold of post-processing. Inputs are iterables of
-``(label, ids, probs)`` so that callers can stream maps from files one at a time.
+Score table columns: ``model, weight, images, oof_score, best_threshold, best_score,
+best_empty_below, empty_below_score``; one row per model (weight normalised) and a last row
+``model == "blend"`` (weight 1.0), whose ``best_threshold`` and ``best_empty_below`` are the
+"oof" settings of post-processing (``best_empty_below`` is empty where no level beats none).
+Inputs are iterables of ``(label, ids, probs)`` so that callers can stream maps from files one
+at a time.
 """
 
 from __future__ import annotations
@@ -29,7 +33,17 @@ from saltseg.io.ids import id_rows
 logger = logging.getLogger(__name__)
 
 THRESHOLDS = np.round(np.arange(0.30, 0.705, 0.01), 2)
-TABLE_COLUMNS = ["model", "weight", "images", "oof_score", "best_threshold", "best_score"]
+EMPTY_BELOW = np.round(np.arange(0.55, 0.955, 0.05), 2)
+TABLE_COLUMNS = [
+    "model",
+    "weight",
+    "images",
+    "oof_score",
+    "best_threshold",
+    "best_score",
+    "best_empty_below",
+    "empty_below_score",
+]
 BLEND_ROW = "blend"
 
 Pred = tuple[np.ndarray, np.ndarray]  # (ids (N,), probs (N, H, W))
@@ -139,10 +153,33 @@ def best_threshold(
     return float(thresholds[i]), float(scores[i])
 
 
+def best_empty_below(
+    truth: np.ndarray,
+    probs: np.ndarray,
+    threshold: float,
+    levels: Sequence[float] = EMPTY_BELOW,
+) -> tuple[float | None, float]:
+    """(level, score): the metric of ``probs > threshold`` with the tiles whose largest
+    probability is under ``level`` predicted empty, at the best level above ``threshold``;
+    (None, score without the rule) when no level beats it (ties go to the lower level)."""
+    masks = np.asarray(probs) > threshold
+    kept = metric.image_scores(truth, masks)
+    # An empty prediction scores 1 on an empty truth and 0 otherwise.
+    emptied = (~np.asarray(truth).reshape(len(kept), -1).any(axis=1)).astype(np.float64)
+    peak = np.asarray(probs).reshape(len(kept), -1).max(axis=1)
+    best: tuple[float | None, float] = (None, float(kept.mean()) if kept.size else float("nan"))
+    for level in sorted(float(v) for v in levels if v > threshold):
+        s = float(np.where(peak < level, emptied, kept).mean())
+        if s > best[1]:
+            best = (level, s)
+    return best
+
+
 def score_row(
     name: str, weight: float, truth: np.ndarray, probs: np.ndarray, thresholds=THRESHOLDS
 ) -> dict:
     t, s = best_threshold(truth, probs, thresholds)
+    level, level_score = best_empty_below(truth, probs, t)
     return {
         "model": name,
         "weight": float(weight),
@@ -150,6 +187,8 @@ def score_row(
         "oof_score": metric.score(truth, probs > 0.5),
         "best_threshold": t,
         "best_score": s,
+        "best_empty_below": np.nan if level is None else level,
+        "empty_below_score": level_score,
     }
 
 

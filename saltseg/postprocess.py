@@ -2,11 +2,14 @@
 
 Steps, in order (config keys in brackets):
   1. threshold         p > t; t a number or "oof" (the blend's best OOF threshold) [threshold]
-  2. min_component     remove 8-connected salt components smaller than n pixels [min_component]
-  3. blank_empty       blank tiles (one grey value) predicted empty [blank_empty]
-  4. mosaic            the rules of saltseg.mosaic.rules [mosaic_rules: {enabled, vertical,
+  2. empty_below       tiles whose largest probability is under e predicted empty; e a number,
+                       "oof" (the blend's best OOF level, none where none helps) or null (off)
+                       [empty_below]
+  3. min_component     remove 8-connected salt components smaller than n pixels [min_component]
+  4. blank_empty       blank tiles (one grey value) predicted empty [blank_empty]
+  5. mosaic            the rules of saltseg.mosaic.rules [mosaic_rules: {enabled, vertical,
                        empty_below_full_salt}]
-  5. all_salt_empty    masks that are salt everywhere set empty [all_salt_empty]
+  6. all_salt_empty    masks that are salt everywhere set empty [all_salt_empty]
 
 :func:`postprocess` returns the masks and a stats table (``step, enabled, tiles_changed,
 pixels_changed, nonempty_after, detail``; tiles_changed counts tiles whose mask differs from the
@@ -49,6 +52,9 @@ class MosaicRules(Options):
 
 class PostprocessConfig(Options):
     threshold: Annotated[Number, Field(ge=0.0, lt=1.0)] | Literal["oof"] = 0.5
+    # A tile needs one pixel this confident to keep its salt (empty/non-empty decided apart
+    # from the boundary); None: off.
+    empty_below: Annotated[Number, Field(gt=0.0, le=1.0)] | Literal["oof"] | None = None
     min_component: Annotated[Int, Field(ge=0)] = 0  # 0 = keep every component
     blank_empty: Bool = True
     mosaic_rules: MosaicRules = MosaicRules()
@@ -83,9 +89,17 @@ def remove_small_components(masks: np.ndarray, min_size: int) -> tuple[np.ndarra
 
 
 def _require_threshold(cfg: PostprocessConfig) -> float:
-    if isinstance(cfg.threshold, str):
-        raise SaltsegError("postprocess: threshold 'oof' needs the final blend's score table")
+    for key in ("threshold", "empty_below"):
+        if isinstance(getattr(cfg, key), str):
+            raise SaltsegError(f"postprocess: {key} 'oof' needs the final blend's score table")
     return float(cfg.threshold)
+
+
+def empty_unless_confident(probs: np.ndarray, masks: np.ndarray, level: float) -> np.ndarray:
+    """``masks`` with the tiles whose largest probability ``probs`` is under ``level`` emptied."""
+    out = np.array(masks, dtype=bool)
+    out[np.asarray(probs).reshape(len(out), -1).max(axis=1) < level] = False
+    return out
 
 
 def _check_mosaic(mosaic: Mapping | None) -> Mapping:
@@ -133,6 +147,17 @@ def postprocess(
     t = _require_threshold(cfg)
     masks = np.asarray(probs) > t
     record("threshold", True, None, masks, f"threshold={t:g}")
+
+    before = masks
+    if cfg.empty_below is not None:
+        masks = empty_unless_confident(probs, masks, float(cfg.empty_below))
+    record(
+        "empty_below",
+        cfg.empty_below is not None,
+        before,
+        masks,
+        "" if cfg.empty_below is None else f"empty_below={float(cfg.empty_below):g}",
+    )
 
     before = masks
     if cfg.min_component > 0:
@@ -192,6 +217,8 @@ def ablation_variants(
     variants = [("full", cfg)]
     if float(cfg.threshold) != 0.5:
         variants.append(("threshold 0.5", replace(cfg, threshold=0.5)))
+    if cfg.empty_below is not None:
+        variants.append(("no empty_below", replace(cfg, empty_below=None)))
     if cfg.min_component > 0:
         variants.append(("no min_component", replace(cfg, min_component=0)))
     for flag in ("blank_empty", "all_salt_empty"):

@@ -9,6 +9,7 @@ import pytest
 from saltseg import metric
 from saltseg.blend import (
     assemble_oof,
+    best_empty_below,
     best_threshold,
     normalise_weights,
     threshold_scores,
@@ -114,3 +115,23 @@ def test_best_threshold_ties_prefer_one_half() -> None:
     assert best_threshold(truth, probs, grid)[0] == pytest.approx(0.62)
     flat = np.zeros_like(probs)  # all-empty prediction: every threshold scores the same
     assert best_threshold(truth, flat, grid)[0] == pytest.approx(0.45)
+
+
+def test_best_empty_below_empties_the_tiles_without_a_confident_pixel() -> None:
+    truth = np.zeros((4, H, H), dtype=bool)
+    truth[2:, :2] = True  # tiles 2 and 3 have salt
+    probs = np.zeros((4, H, H), dtype=np.float32)
+    probs[0, 0, 0] = 0.6  # a weak speck on an empty tile
+    probs[1, :2] = 0.75  # a weaker false body
+    probs[2, :2] = 0.9  # confident salt
+    probs[3, :2] = 0.8
+    level, score = best_empty_below(truth, probs, 0.5)
+    # 0.8 empties tiles 0 and 1 and keeps 2 and 3; the lowest level that does it wins.
+    assert level == pytest.approx(0.8) and score == pytest.approx(1.0)
+    assert best_empty_below(truth, probs, 0.5, levels=[0.65, 0.7])[1] == pytest.approx(0.75)
+    # No level beats the plain threshold: no rule (and its score is the plain one).
+    probs[:2] = 0.0
+    level, score = best_empty_below(truth, probs, 0.5)
+    assert level is None and score == pytest.approx(metric.score(truth, probs > 0.5))
+    # Levels at or under the threshold change nothing and are not tried.
+    assert best_empty_below(truth, probs, 0.85, levels=[0.6, 0.85])[0] is None

@@ -65,15 +65,17 @@ def test_an_oof_image_head_threshold_is_bundled_per_fold_and_used_per_fold(tmp_p
         oofs.append(tmp_path / f"oof{k}.npz")
         save_probs(oofs[-1], ["a"], np.zeros((1, 101, 101)), classifier_threshold=threshold)
     pd.DataFrame(
-        {"model": ["blend"], "weight": [1.0], "oof_score": [0.5], "best_threshold": [0.5]}
-    ).to_csv(tmp_path / "scores.csv", index=False)
+        {"model": ["blend"], "weight": [1.0], "oof_score": [0.5], "best_threshold": [0.5],
+         "best_empty_below": [0.7]}
+    ).to_csv(tmp_path / "scores.csv", index=False)  # fmt: skip
     member = {"stage": "stage1", "model": "a", "weight": 1.0, "folds": 2,
               "predict": {"classifier_threshold": "oof", "tta": []}}  # fmt: skip
     manifest = export_bundle(
         checkpoints, oofs, tmp_path / "scores.csv", tmp_path / "data" / "tiles.parquet",
-        tmp_path / "bundle", [member],
+        tmp_path / "bundle", [member], postprocess={"threshold": "oof", "empty_below": "oof"},
     )  # fmt: skip
     assert manifest["members"][0]["predict"]["classifier_threshold"] == [0.4, 0.6]
+    assert manifest["threshold"] == 0.5 and manifest["postprocess"]["empty_below"] == 0.7
     assert manifest["grey"] == {"mean": pytest.approx(90.1, abs=0.01), "std": pytest.approx(10.0)}
 
     # Every fold predicts salt everywhere with image probability 0.5: fold 0 (0.4) keeps it,
@@ -88,6 +90,7 @@ def test_an_oof_image_head_threshold_is_bundled_per_fold_and_used_per_fold(tmp_p
     bundle = bundle_predict.load_bundle(tmp_path / "bundle")
     probs = bundle_predict.bundle_probabilities(bundle, images[:1])
     np.testing.assert_allclose(probs, 0.5)
+    assert bundle_predict.tile_postprocess_config(bundle).empty_below == 0.7
 
 
 def test_a_member_with_compile_predicts_through_a_compiled_network(tmp_path, monkeypatch):

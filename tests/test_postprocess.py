@@ -46,12 +46,34 @@ def test_threshold_step() -> None:
     assert list(stats.columns) == STATS_COLUMNS
     assert stats["step"].tolist() == [
         "threshold",
+        "empty_below",
         "min_component",
         "blank_empty",
         "mosaic",
         "all_salt_empty",
     ]
     assert stat(stats, "threshold") == 2 and stat(stats, "threshold", "nonempty_after") == 2
+
+
+def test_empty_below_keeps_only_tiles_with_a_confident_pixel() -> None:
+    probs = empty_maps(3)
+    probs[0, :10] = 0.65  # salt at 0.5, but never confident
+    probs[1, :10] = 0.65
+    probs[1, 0, 0] = 0.9  # one confident pixel keeps the whole body
+    ids, blank = np.array(["a", "b", "c"]), np.zeros(3, bool)
+    masks, stats = postprocess(probs, ids, blank, plain(empty_below=0.8))
+    assert not masks[0].any() and masks[1].sum() == 10 * S and not masks[2].any()
+    assert (
+        stat(stats, "empty_below") == 1
+        and stat(stats, "empty_below", "detail") == "empty_below=0.8"
+    )
+    masks, stats = postprocess(probs, ids, blank, plain())
+    assert masks[0].any() and not stat(stats, "empty_below", "enabled")
+    truth = np.zeros((3, S, S), dtype=bool)
+    rows = ablation(probs, ids, blank, truth, plain(empty_below=0.8)).set_index("variant")
+    assert rows.loc["no empty_below", "delta"] == pytest.approx(-1 / 3)
+    with pytest.raises(SaltsegError, match="empty_below 'oof' needs the final blend's score"):
+        postprocess(probs, ids, blank, plain(empty_below="oof"))
 
 
 def test_small_components_removed_big_kept() -> None:
@@ -194,3 +216,7 @@ def test_config_parse() -> None:
         PostprocessConfig.parse({"threshold": True})
     with pytest.raises(SaltsegError, match="min_component"):
         PostprocessConfig.parse({"min_component": -1})
+    assert PostprocessConfig.parse({"empty_below": "oof"}).empty_below == "oof"
+    assert PostprocessConfig.parse({"empty_below": None}).empty_below is None
+    with pytest.raises(SaltsegError, match="empty_below"):
+        PostprocessConfig.parse({"empty_below": 1.5})

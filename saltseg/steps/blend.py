@@ -19,6 +19,7 @@ from saltseg.data.tileset import load_tileset
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_path
 from saltseg.io.probs import dequantize, load_probs, quantize, save_probs
+from saltseg.postprocess import PostprocessConfig
 
 logger = logging.getLogger(__name__)
 
@@ -121,16 +122,44 @@ def blend_final(
     return _blend(weights, oofs, tests, tiles, oof, test, scores)
 
 
-def read_oof_threshold(scores: PathLike) -> float:
-    """The blend's best OOF threshold from a score table written by :func:`blend_final`."""
+def _blend_row(scores: PathLike, column: str) -> pd.Series:
     path = Path(scores)
     try:
         table = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SaltsegError(f"{path}: unreadable score table ({exc})") from None
-    if not {"model", "best_threshold"} <= set(table.columns):
-        raise SaltsegError(f"{path}: not a score table (needs columns model, best_threshold)")
+    if not {"model", column} <= set(table.columns):
+        raise SaltsegError(f"{path}: not a score table with columns model, {column} "
+                           "(written by an older saltseg? re-run the blend)")  # fmt: skip
     row = table[table["model"] == blend_lib.BLEND_ROW]
-    if len(row) != 1 or not np.isfinite(row["best_threshold"].iloc[0]):
-        raise SaltsegError(f"{path}: no {blend_lib.BLEND_ROW!r} row with a best_threshold")
-    return float(row["best_threshold"].iloc[0])
+    if len(row) != 1:
+        raise SaltsegError(f"{path}: no {blend_lib.BLEND_ROW!r} row, or more than one")
+    return row[column]
+
+
+def read_oof_threshold(scores: PathLike) -> float:
+    """The blend's best OOF threshold from a score table written by :func:`blend_final`."""
+    value = _blend_row(scores, "best_threshold").iloc[0]
+    if not np.isfinite(value):
+        raise SaltsegError(f"{scores}: the {blend_lib.BLEND_ROW!r} row has no best_threshold")
+    return float(value)
+
+
+def read_oof_empty_below(scores: PathLike) -> float | None:
+    """The blend's best OOF "empty below" level (None: no level helped on the OOF tiles)."""
+    value = _blend_row(scores, "best_empty_below").iloc[0]
+    return float(value) if np.isfinite(value) else None
+
+
+def resolve_oof_settings(cfg: PostprocessConfig, scores: PathLike) -> PostprocessConfig:
+    """``cfg`` with its "oof" settings (threshold, empty_below) read from the score table."""
+    update: dict = {}
+    if cfg.threshold == "oof":
+        update["threshold"] = read_oof_threshold(scores)
+        logger.info("using the OOF threshold %.2f from %s", update["threshold"], scores)
+    if cfg.empty_below == "oof":
+        update["empty_below"] = read_oof_empty_below(scores)
+        level = update["empty_below"]
+        said = "none (no level helped)" if level is None else f"{level:.2f}"
+        logger.info("using the OOF empty_below %s from %s", said, scores)
+    return cfg.model_copy(update=update) if update else cfg

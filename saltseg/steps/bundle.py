@@ -22,12 +22,13 @@ from saltseg.io.atomic import atomic_dir
 from saltseg.io.probs import read_classifier_threshold, save_probs
 from saltseg.io.submission import write_submission
 from saltseg.postprocess import PostprocessConfig
-from saltseg.steps.blend import read_oof_threshold
+from saltseg.steps.blend import resolve_oof_settings
 
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
-POSTPROCESS_KEYS = ("min_component", "blank_empty", "all_salt_empty")  # no mosaic rules
+# No mosaic rules: new tiles have no mosaic.
+POSTPROCESS_KEYS = ("empty_below", "min_component", "blank_empty", "all_salt_empty")
 
 
 def export_bundle(
@@ -46,8 +47,8 @@ def export_bundle(
     predictions, in the same order, which carry the image-head threshold each fold used (a
     classifier threshold of "oof" is bundled as these per-fold values).
     """
-    cfg = PostprocessConfig.parse(postprocess, "postprocess")
-    threshold = read_oof_threshold(scores) if cfg.threshold == "oof" else float(cfg.threshold)
+    cfg = resolve_oof_settings(PostprocessConfig.parse(postprocess, "postprocess"), scores)
+    threshold = float(cfg.threshold)
     if not sum(int(m["folds"]) for m in members) == len(checkpoints) == len(oofs):
         raise SaltsegError(f"{bundle}: {len(checkpoints)} checkpoints, {len(oofs)} OOF files "
                            f"for members {members}")  # fmt: skip

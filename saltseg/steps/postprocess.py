@@ -21,7 +21,7 @@ from saltseg.io.probs import load_probs
 from saltseg.io.submission import read_answers, score_files, write_submission
 from saltseg.mosaic.layout import read_layout
 from saltseg.mosaic.plot import mosaics_figure
-from saltseg.steps.blend import read_oof_threshold
+from saltseg.steps.blend import resolve_oof_settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +52,9 @@ def postprocess(
     test truth is known (an ``answers`` file, or the synthetic ``truth`` folder), each rule's
     effect on the test score.
 
-    ``scores`` (the final score table) gives the "oof" threshold; ``layout`` the mosaics, needed
-    when the mosaic rules are on (given with ``truth``, it also lets the ablation try them when
-    they are off; the workflow passes it only when they are on).
+    ``scores`` (the final score table) gives the "oof" threshold and empty_below level;
+    ``layout`` the mosaics, needed when the mosaic rules are on (given with ``truth``, it also
+    lets the ablation try them when they are off; the workflow passes it only when they are on).
     Without truth ``ablation`` gets the table's header only.
     """
     cfg = (
@@ -62,9 +62,7 @@ def postprocess(
         if isinstance(settings, pp.PostprocessConfig)
         else pp.PostprocessConfig.parse(settings, "postprocess")
     )
-    if cfg.threshold == "oof":
-        cfg = cfg.model_copy(update={"threshold": read_oof_threshold(scores)})
-        logger.info("using the OOF threshold %.2f from %s", cfg.threshold, scores)
+    cfg = resolve_oof_settings(cfg, scores)
     ids, maps = load_probs(probs)
     ids = ids.astype(str)
     tile_set = load_tileset(tiles)

@@ -10,7 +10,14 @@ from saltseg.blend import BLEND_ROW, TABLE_COLUMNS
 from saltseg.data.tileset import TileSet, load_tileset, save_tileset
 from saltseg.errors import SaltsegError
 from saltseg.io.probs import load_probs, save_probs
-from saltseg.steps.blend import average_folds, blend_final, blend_stage, read_oof_threshold
+from saltseg.postprocess import PostprocessConfig
+from saltseg.steps.blend import (
+    average_folds,
+    blend_final,
+    blend_stage,
+    read_oof_threshold,
+    resolve_oof_settings,
+)
 
 
 def tile_index(ids, test_ids: list[str]) -> np.ndarray:
@@ -159,6 +166,26 @@ def test_read_oof_threshold_errors(tmp_path) -> None:
     pd.DataFrame({"model": ["a"], "best_threshold": [0.4]}).to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(SaltsegError, match="no 'blend' row"):
         read_oof_threshold(tmp_path / "t.csv")
+
+
+def test_oof_settings_come_from_the_blend_row(tmp_path) -> None:
+    table = pd.DataFrame(
+        {"model": ["m", "blend"], "best_threshold": [0.6, 0.45], "best_empty_below": [0.9, 0.7]}
+    )
+    table.to_csv(tmp_path / "t.csv", index=False)
+    cfg = resolve_oof_settings(
+        PostprocessConfig(threshold="oof", empty_below="oof"), tmp_path / "t.csv"
+    )
+    assert cfg.threshold == pytest.approx(0.45) and cfg.empty_below == pytest.approx(0.7)
+    fixed = PostprocessConfig(threshold=0.5, empty_below=0.8)
+    assert resolve_oof_settings(fixed, tmp_path / "missing.csv") == fixed  # nothing to read
+    table.loc[1, "best_empty_below"] = np.nan  # no level helped on the OOF tiles: off
+    table.to_csv(tmp_path / "t.csv", index=False)
+    cfg = resolve_oof_settings(PostprocessConfig(empty_below="oof"), tmp_path / "t.csv")
+    assert cfg.empty_below is None
+    table.drop(columns="best_empty_below").to_csv(tmp_path / "old.csv", index=False)
+    with pytest.raises(SaltsegError, match="old.csv: .*best_empty_below .*re-run the blend"):
+        resolve_oof_settings(PostprocessConfig(empty_below="oof"), tmp_path / "old.csv")
 
 
 def test_train_masks_follow_the_ids_and_reject_non_train_ids(stage_files) -> None:
