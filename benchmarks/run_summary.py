@@ -8,8 +8,8 @@ counts of each stage; the test score (``results/test_score.txt``, scored when th
 answers); and the wall time per rule from the benchmark files. ``--minutes`` is the run's wall
 time, when measured outside (benchmarks/real_cpu.sh does). ``--answers`` (the run's
 ``data.answers``, e.g. a held-out split's) adds the held-out score of every stage's blend and
-of the final blend, before post-processing, at 0.5 and at the blend's OOF threshold: what each
-stage adds on tiles that no stage trained on.
+of the final blend, before post-processing, at 0.5, at the blend's OOF threshold and with its
+OOF empty_below level too: what each stage adds on tiles that no stage trained on.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from saltseg.io.ids import id_rows
 from saltseg.io.probs import load_probs
 from saltseg.io.submission import read_answers
 from saltseg.metric import image_scores
+from saltseg.postprocess import empty_unless_confident
 from saltseg.report import markdown_table, rule_times
-from saltseg.steps.blend import read_oof_threshold
+from saltseg.steps.blend import read_oof_empty_below, read_oof_threshold
 from saltseg.steps.report import benchmark_seconds
 
 
@@ -64,6 +65,15 @@ def heldout_row(name: str, blend_dir: Path, answers: Path) -> dict:
             row["empty"] = scores[empty].mean() if empty.any() else np.nan
             row["non_empty"] = scores[~empty].mean() if (~empty).any() else np.nan
     row["threshold"] = threshold
+    # The blend's OOF empty_below level (score tables of older runs lack it).
+    table = pd.read_csv(blend_dir / "scores.csv")
+    if "best_empty_below" in table.columns:
+        level = read_oof_empty_below(blend_dir / "scores.csv")
+        masks = maps[at] > threshold
+        if level is not None:
+            masks = empty_unless_confident(maps[at], masks, level)
+        row["with OOF empty_below"] = image_scores(truth, masks).mean()
+        row["empty_below"] = np.nan if level is None else level
     return row
 
 
