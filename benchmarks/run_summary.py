@@ -23,6 +23,7 @@ import pandas as pd
 
 from saltseg.config import stage_order
 from saltseg.data.tileset import load_tileset
+from saltseg.errors import SaltsegError
 from saltseg.io.ids import id_rows
 from saltseg.io.probs import load_probs
 from saltseg.io.submission import read_answers
@@ -65,15 +66,15 @@ def heldout_row(name: str, blend_dir: Path, answers: Path) -> dict:
             row["empty"] = scores[empty].mean() if empty.any() else np.nan
             row["non_empty"] = scores[~empty].mean() if (~empty).any() else np.nan
     row["threshold"] = threshold
-    # The blend's OOF empty_below level (score tables of older runs lack it).
-    table = pd.read_csv(blend_dir / "scores.csv")
-    if "best_empty_below" in table.columns:
+    try:  # the blend's OOF empty_below level
         level = read_oof_empty_below(blend_dir / "scores.csv")
-        masks = maps[at] > threshold
-        if level is not None:
-            masks = empty_unless_confident(maps[at], masks, level)
-        row["with OOF empty_below"] = image_scores(truth, masks).mean()
-        row["empty_below"] = np.nan if level is None else level
+    except SaltsegError:  # a table of an older run, without the column (read_oof_threshold
+        return row  # above has checked the rest of the table)
+    masks = maps[at] > threshold
+    if level is not None:
+        masks = empty_unless_confident(maps[at], masks, level)
+    row["with OOF empty_below"] = image_scores(truth, masks).mean()
+    row["empty_below"] = np.nan if level is None else level
     return row
 
 
