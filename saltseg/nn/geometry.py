@@ -15,17 +15,28 @@ import torch
 import torch.nn.functional as F
 
 from saltseg.data.tileset import TILE
-from saltseg.nn.spec import InputSpec
+from saltseg.nn.spec import InputSpec, ModelSpec
 
 
 @dataclass(frozen=True)
 class Geometry:
     pad: int
     resize: int | None = None
+    # Probabilities: map the logits back, then the sigmoid (for a model trained with the loss on
+    # the tile, which saw its logits mapped back), or the sigmoid on the network's grid, then map.
+    # With a resize the two place a boundary differently: bilinear logits cross 0 elsewhere
+    # than bilinear probabilities cross 0.5 when the logits either side differ in size.
+    map_logits: bool = False
 
     @classmethod
     def from_spec(cls, spec: InputSpec) -> Geometry:
         return cls(pad=spec.pad, resize=spec.resize)
+
+    @classmethod
+    def of_model(cls, spec: ModelSpec) -> Geometry:
+        """A model's geometry: its ``input`` section, and the logits mapped back before the
+        sigmoid where it trained with ``train.loss_at: tile``."""
+        return cls(spec.input.pad, spec.input.resize, map_logits=spec.train.loss_at == "tile")
 
     @property
     def inner(self) -> int:
@@ -72,6 +83,12 @@ class Geometry:
             # positions of the 101x101 pixel centres.
             y = F.interpolate(y.float(), size=(TILE, TILE), mode="bilinear", align_corners=False)
         return y
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """(N, C, P, P) logits -> (N, C, 101, 101) float32 probabilities (see ``map_logits``)."""
+        if self.map_logits:
+            return torch.sigmoid(self.from_network(logits.float()))
+        return self.from_network(torch.sigmoid(logits.float()))
 
 
 def _check(x: torch.Tensor, side: int) -> None:

@@ -47,7 +47,7 @@ def predict_views(
         xi = torch.flip(x, dims=[-1]) if view == "hflip" else x
         with compute.autocast():
             logits, cls_logits, _ = split_outputs(model(to_network(xi, geometry, compute)))
-        probs = geometry.from_network(torch.sigmoid(logits.float()))[:, 0]
+        probs = geometry.probabilities(logits)[:, 0]
         if view == "hflip":
             probs = torch.flip(probs, dims=[-1])
         total = probs if total is None else total + probs
@@ -134,7 +134,7 @@ def predict_maps(
             np.zeros(0, dtype=np.float32) if image_head else None
         )
     compute = resolve_compute(device, threads, precision)
-    geometry = Geometry.from_spec(spec.input)
+    geometry = Geometry.of_model(spec)
     if isinstance(network, CompiledNetwork):
         model, forward, compile = network.model, network, True
     else:

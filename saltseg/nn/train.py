@@ -29,7 +29,7 @@ from saltseg.nn.geometry import Geometry
 from saltseg.nn.history import HistoryWriter, plot_history
 from saltseg.nn.losses import SegLoss, total_loss
 from saltseg.nn.network import build_model, check_output_shape
-from saltseg.nn.outputs import split_outputs
+from saltseg.nn.outputs import Outputs, split_outputs
 from saltseg.nn.resume import (
     fingerprint,
     load_resume,
@@ -138,6 +138,23 @@ class _Tracker:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def loss_grid(
+    outputs: Outputs, masks: torch.Tensor, geometry: Geometry, spec: ModelSpec
+) -> tuple[Outputs, torch.Tensor]:
+    """The outputs and (N, 1, H, W) float targets on the grid where ``train.loss_at`` puts the
+    loss: the network's (the masks resized and padded) or the tile's (the logits cropped and
+    resized back to 101x101; the image logits need no mapping)."""
+    masks = masks.unsqueeze(1)
+    if spec.train.loss_at == "network":
+        return outputs, geometry.mask_to_network(masks)
+    mapped = Outputs(
+        geometry.from_network(outputs.mask),
+        outputs.image,
+        tuple(geometry.from_network(d) for d in outputs.deep),
+    )
+    return mapped, masks.float()
+
+
 def train_epoch(
     model: nn.Module,
     loader,
@@ -157,9 +174,9 @@ def train_epoch(
     seen, lr_sum, steps = 0, 0.0, 0
     for images, masks, z in loader:
         x = to_network(to_inputs(images, z, spec, compute), geometry, compute)
-        target = geometry.mask_to_network(compute.to_device(masks).unsqueeze(1))
         with compute.autocast():
             outputs = split_outputs(model(x))
+        outputs, target = loss_grid(outputs, compute.to_device(masks), geometry, spec)
         loss = total_loss(outputs, target, criterion, spec.model)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -194,12 +211,12 @@ def evaluate(
     preds = np.zeros(samples.masks.shape, dtype=bool)
     for sl, images, z in eval_batches(samples, spec.predict.batch_size):
         x = to_network(to_inputs(images, z, spec, compute), geometry, compute)
-        masks = torch.from_numpy(samples.masks[sl]).to(compute.device).unsqueeze(1)
-        target = geometry.mask_to_network(masks)
+        masks = torch.from_numpy(samples.masks[sl]).to(compute.device)
         with compute.autocast():
             outputs = split_outputs(model(x))
+        probs = geometry.probabilities(outputs.mask)
+        outputs, target = loss_grid(outputs, masks, geometry, spec)
         total += float(total_loss(outputs, target, criterion, spec.model)) * len(images)
-        probs = geometry.from_network(torch.sigmoid(outputs.mask.float()))
         preds[sl] = (probs[:, 0] > 0.5).cpu().numpy()
     return total / len(samples), score(samples.masks, preds)
 
@@ -300,7 +317,7 @@ def train(
             ) as bar,
         ):
             run = _Run(
-                spec, model, loader, Geometry.from_spec(spec.input), val_set, compute, history, bar,
+                spec, model, loader, Geometry.of_model(spec), val_set, compute, history, bar,
                 resume_path, key,
             )  # fmt: skip
             if state is not None and not _restore(run, state):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from saltseg.nn.geometry import Geometry
+from saltseg.nn.spec import ModelSpec
 
 
 def smooth_maps(n: int = 3) -> torch.Tensor:
@@ -70,3 +71,34 @@ def test_wrong_shape_is_rejected():
     with pytest.raises(ValueError, match="expected an"):
         Geometry(pad=128).from_network(torch.zeros(1, 1, 101, 101))
     assert np.isclose(Geometry(pad=128, resize=110).inner, 110)
+
+
+def test_probabilities_map_logits_or_probabilities_back():
+    # Confident salt (large logits) next to weak sediment (small negative ones), as a network
+    # trained with BCE often gives: the two orders draw the boundary differently.
+    raw = torch.randn(2, 1, 64, 64, generator=torch.manual_seed(0))
+    logits = torch.where(raw > 0, 12 * raw, raw)
+    sigmoid_first = Geometry(pad=64, resize=56).probabilities(logits)
+    logits_first = Geometry(pad=64, resize=56, map_logits=True).probabilities(logits)
+    assert sigmoid_first.shape == logits_first.shape == (2, 1, 101, 101)
+    g = Geometry(pad=64, resize=56)
+    assert torch.equal(logits_first, torch.sigmoid(g.from_network(logits)))
+    # Bilinear logits reach further into the weak side than bilinear probabilities.
+    assert (logits_first > 0.5).sum() > (sigmoid_first > 0.5).sum()
+    # Without a resize mapping back is a crop, and the order does not matter.
+    a = Geometry(pad=128).probabilities(torch.randn(2, 1, 128, 128, generator=torch.manual_seed(0)))
+    b = Geometry(pad=128, map_logits=True).probabilities(
+        torch.randn(2, 1, 128, 128, generator=torch.manual_seed(0))
+    )
+    assert torch.allclose(a, b)
+
+
+def test_a_model_trained_on_the_tile_maps_its_logits_back():
+    spec = {
+        "model": {"arch": "Unet", "encoder": "resnet18", "encoder_weights": None},
+        "input": {"resize": 56, "pad": 64},
+        "train": {"phases": [{"loss": {"bce": 1.0}, "epochs": 1}]},
+    }
+    assert Geometry.of_model(ModelSpec.from_dict(spec)) == Geometry(64, 56, map_logits=False)
+    spec["train"]["loss_at"] = "tile"
+    assert Geometry.of_model(ModelSpec.from_dict(spec)) == Geometry(64, 56, map_logits=True)

@@ -12,12 +12,14 @@ import pytest
 import torch
 
 from saltseg.errors import SaltsegError
+from saltseg.nn.geometry import Geometry
 from saltseg.nn.history import COLUMNS
 from saltseg.nn.network import build_model
+from saltseg.nn.outputs import Outputs
 from saltseg.nn.predict import predict
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec
-from saltseg.nn.train import train
+from saltseg.nn.train import loss_grid, train
 
 ADAM = {"name": "adam", "lr": 1.0e-3}
 
@@ -274,3 +276,40 @@ def test_tensorboard_events_hold_the_history(tmp_path):
     )
     metric = [e.value for e in events.Scalars("metric/validation")]
     assert metric == pytest.approx(history["val_metric"].tolist())
+
+
+def test_loss_at_tile_maps_the_logits_back_to_the_true_masks():
+    spec = tiny_spec(input={"resize": 56, "pad": 64, "channels": ["image"]})
+    geometry = Geometry(pad=64, resize=56)
+    masks = torch.from_numpy(tiles(3).masks)
+    logits = torch.randn(3, 1, 64, 64)
+    deep = (torch.randn(3, 1, 64, 64),)
+    outputs = Outputs(logits, torch.randn(3, 1), deep)
+    on_net, target = loss_grid(outputs, masks, geometry, spec)
+    assert on_net is outputs
+    assert torch.equal(target, geometry.mask_to_network(masks.unsqueeze(1)))
+    tile_spec = spec.model_copy(update={"train": spec.train.model_copy(update={"loss_at": "tile"})})
+    on_tile, target = loss_grid(outputs, masks, geometry, tile_spec)
+    assert target.shape == (3, 1, 101, 101) and torch.equal(target.bool()[:, 0], masks)
+    assert torch.equal(on_tile.mask, geometry.from_network(logits))
+    assert torch.equal(on_tile.deep[0], geometry.from_network(deep[0]))
+    assert on_tile.image is outputs.image
+    # The truth's own round trip through 56 px is not the truth: a network that reproduces the
+    # network-grid target exactly has no BCE left there, but some on the tile.
+    perfect = 30 * (2 * geometry.mask_to_network(masks.unsqueeze(1)) - 1)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    assert float(bce(perfect, geometry.mask_to_network(masks.unsqueeze(1)))) < 1e-6
+    assert float(bce(geometry.from_network(perfect), masks.unsqueeze(1).float())) > 0.01
+
+
+def test_training_with_the_loss_on_the_tile(tmp_path):
+    spec = tiny_spec(train={
+        "batch_size": 4, "loss_at": "tile",
+        "phases": [{"name": "a", "loss": {"bce": 1.0, "lovasz_elu": 1.0}, "optimizer": ADAM,
+                    "epochs": 2}],
+    })  # fmt: skip
+    history = run(tmp_path, spec, val_set=tiles(5, seed=1))
+    assert np.isfinite(history["val_loss"]).all() and np.isfinite(history["train_loss"]).all()
+    with pytest.raises(SaltsegError, match="loss_at"):
+        ModelSpec.from_dict({**spec.to_dict(), "train": {**spec.to_dict()["train"],
+                                                         "loss_at": "grid"}})  # fmt: skip
