@@ -4,6 +4,8 @@ Forward: optional bilinear resize 101 -> R, then reflect-pad R -> P (the extra p
 margin goes to the bottom/right). Inverse: crop the R x R centre, then resize R -> 101
 (bilinear sampling at the 101-grid pixel centres, like cv2.INTER_LINEAR). Cropping is exact;
 with no resize the round trip is the identity, with a resize it is within a fraction of a pixel.
+``probabilities`` maps a network's logits to 101x101 probabilities in the order its training
+loss saw them (``train.loss_at``).
 All functions work on (N, C, H, W) tensors on any device.
 """
 
