@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from saltseg.errors import SaltsegError
+from saltseg.nn.checkpoint import load_checkpoint
 from saltseg.nn.geometry import Geometry
 from saltseg.nn.history import COLUMNS
 from saltseg.nn.network import build_model
@@ -310,6 +311,9 @@ def test_training_with_the_loss_on_the_tile(tmp_path):
     })  # fmt: skip
     history = run(tmp_path, spec, val_set=tiles(5, seed=1))
     assert np.isfinite(history["val_loss"]).all() and np.isfinite(history["train_loss"]).all()
+    # The checkpoint remembers it, so that prediction maps the logits back as the loss did.
+    saved = load_checkpoint(tmp_path / "m.pt").spec
+    assert saved.train.loss_at == "tile" and Geometry.of_model(saved).map_logits
     with pytest.raises(SaltsegError, match="loss_at"):
         ModelSpec.from_dict({**spec.to_dict(), "train": {**spec.to_dict()["train"],
                                                          "loss_at": "grid"}})  # fmt: skip
