@@ -14,6 +14,7 @@ from torch import nn
 from saltseg.errors import SaltsegError
 from saltseg.nn.outputs import split_outputs
 from saltseg.nn.saltnet import SaltNet
+from saltseg.nn.saltnet.encoder import drop_unused_layers
 from saltseg.nn.spec import DEFAULT_DECODER, SALTNET, NetworkSpec
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,11 @@ def _smp_model(spec: NetworkSpec, in_channels: int, weights: str | bool | None) 
         kwargs["decoder_attention_type"] = spec.decoder_attention
     if spec.classifier_head:
         kwargs["aux_params"] = {"classes": 1, "dropout": 0.2}
-    return arch_cls(**kwargs)
+    model = arch_cls(**kwargs)
+    # A ResNet encoder cut to depth 3 still carries layer3/layer4 (10 of resnet18's 11M
+    # parameters): dead weight in every checkpoint and every optimizer step.
+    drop_unused_layers(model.encoder, spec.encoder_depth)
+    return model
 
 
 @contextmanager

@@ -31,6 +31,15 @@ def test_default_decoder_channels_follow_the_depth():
     assert mask.shape == (1, 1, 32, 32) and label is None
 
 
+@pytest.mark.parametrize("arch", ["Unet", "UnetPlusPlus"])
+def test_shallow_smp_encoders_carry_only_the_layers_they_use(arch):
+    model = build_model(tiny(arch=arch), in_channels=2)
+    # resnet18 cut at depth 3: layer3 and layer4 would hold 10.5 of its 11.2M parameters.
+    assert sum(p.numel() for p in model.parameters()) < 1_000_000
+    split_outputs(model(torch.randn(2, 2, 32, 32))).mask.square().mean().backward()
+    assert [n for n, p in model.named_parameters() if p.grad is None] == []
+
+
 def test_other_architecture():
     model = build_model(tiny(arch="FPN", decoder_channels=None, encoder_depth=5), in_channels=2)
     check_output_shape(model, 2, 64)

@@ -32,7 +32,7 @@ def stride1_stem(encoder: nn.Module, name: str) -> None:
 
 def drop_unused_layers(encoder: nn.Module, depth: int) -> None:
     """smp keeps a ResNet's deeper layers when encoder_depth < 5; without them every parameter
-    of the network takes part in the forward pass."""
+    of the network takes part in the forward pass (and checkpoints hold only what is used)."""
     if is_resnet_like(encoder):
         for name in RESNET_LAYERS[max(depth - 1, 0) :]:
             setattr(encoder, name, nn.Identity())
