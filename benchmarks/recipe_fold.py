@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-maps", type=Path, help="write each model's fold-0 maps here")
+    ap.add_argument(
+        "--snapshots",
+        help="comma-separated snapshot selections to score one by one, e.g. final,ema "
+        "(default: the model's predict.snapshots)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -85,7 +90,6 @@ def main(argv: list[str] | None = None) -> None:
     train_rows, val_rows = rows[folds[rows] != 0], rows[folds[rows] == 0]
     train_set = Samples(tiles.images[train_rows], tiles.masks[train_rows], z[train_rows])
     val_set = Samples(tiles.images[val_rows], tiles.masks[val_rows], z[val_rows])
-    empty = ~val_set.masks.any(axis=(1, 2))
     print(f"real tiles: {len(train_set)} training, {len(val_set)} validation", flush=True)
 
     if args.save_maps:
@@ -102,40 +106,48 @@ def main(argv: list[str] | None = None) -> None:
                 seed=0, **compute,
             )  # fmt: skip
             minutes = (time.perf_counter() - start) / 60
-            probs, image = predict_maps(ckpt, val_set, **compute)
-        if args.save_maps:
-            np.savez_compressed(
-                args.save_maps / f"{name}.npz", ids=tiles.ids[val_rows].astype(str), probs=probs,
-                image=np.zeros(0) if image is None else image,
-            )  # fmt: skip
-        head = {}
-        if image is not None:  # the image head's best threshold on these tiles, as "oof" takes it
-            t, _ = oof_classifier_threshold(val_set.masks, probs, image)
-            with_head = image_scores(val_set.masks, (probs > 0.5) & (image >= t)[:, None, None])
-            # The metric column applies a numeric spec threshold, as predict does.
-            if isinstance(spec.predict.classifier_threshold, float | int):
-                empty_unless_salt(probs, image, float(spec.predict.classifier_threshold))
-            head = {
-                "head_threshold": t,
-                "metric_head": float(with_head.mean()),
-                "empty_head": float(with_head[empty].mean()),
-                "non_empty_head": float(with_head[~empty].mean()),
-            }
-        scores = image_scores(val_set.masks, probs > 0.5)
-        table.append(
-            {
-                "model": f"{args.stage}/{name}",
-                "epochs": len(history),
-                "train_img_s": float(history["images_per_s"].median()),
-                "metric": float(scores.mean()),
-                "empty": float(scores[empty].mean()),
-                "non_empty": float(scores[~empty].mean()),
-                "minutes": minutes,
-                **head,
-            }
-        )
-        print(table[-1], flush=True)
+            selections = args.snapshots.split(",") if args.snapshots else [None]
+            maps = {s: predict_maps(ckpt, val_set, snapshots=s, **compute) for s in selections}
+        for selection, (probs, image) in maps.items():
+            label = name if selection is None else f"{name}:{selection}"
+            table.append(score_row(args, label, spec, history, minutes, val_set, probs, image))
+            print(table[-1], flush=True)
+            if args.save_maps:
+                np.savez_compressed(
+                    args.save_maps / f"{label.replace(':', '_')}.npz",
+                    ids=tiles.ids[val_rows].astype(str), probs=probs,
+                    image=np.zeros(0) if image is None else image,
+                )  # fmt: skip
     print(markdown_table(pd.DataFrame(table), floatfmt=".3f"))
+
+
+def score_row(args, name, spec, history, minutes, val_set, probs, image) -> dict:
+    """One table row: the fold-0 metric at 0.5, its empty/salt split, speed, the image head's."""
+    empty = ~val_set.masks.any(axis=(1, 2))
+    head = {}
+    if image is not None:  # the image head's best threshold on these tiles, as "oof" takes it
+        t, _ = oof_classifier_threshold(val_set.masks, probs, image)
+        with_head = image_scores(val_set.masks, (probs > 0.5) & (image >= t)[:, None, None])
+        # The metric column applies a numeric spec threshold, as predict does.
+        if isinstance(spec.predict.classifier_threshold, float | int):
+            empty_unless_salt(probs, image, float(spec.predict.classifier_threshold))
+        head = {
+            "head_threshold": t,
+            "metric_head": float(with_head.mean()),
+            "empty_head": float(with_head[empty].mean()),
+            "non_empty_head": float(with_head[~empty].mean()),
+        }
+    scores = image_scores(val_set.masks, probs > 0.5)
+    return {
+        "model": f"{args.stage}/{name}",
+        "epochs": len(history),
+        "train_img_s": float(history["images_per_s"].median()),
+        "metric": float(scores.mean()),
+        "empty": float(scores[empty].mean()),
+        "non_empty": float(scores[~empty].mean()),
+        "minutes": minutes,
+        **head,
+    }
 
 
 if __name__ == "__main__":

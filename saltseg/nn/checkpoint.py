@@ -30,7 +30,7 @@ class Checkpoint:
     in_channels: int
 
     def select(self, selection: str | list[str]) -> list[str]:
-        """Snapshot names for best | final | cycles | all | a snapshot name | [names]."""
+        """Snapshot names for best | final | cycles | all | ema | a snapshot name | [names]."""
         if isinstance(selection, str) and selection not in SNAPSHOT_SETS:
             selection = [selection]
         try:

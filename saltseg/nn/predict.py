@@ -109,7 +109,7 @@ def predict_maps(
     """(float32 (N, 101, 101) salt probabilities, float32 (N,) image-level salt probabilities or
     None without an image head) for ``samples``.
 
-    The mean over the selected snapshots (best | final | cycles | all | [names]) and TTA views
+    The mean over the selected snapshots (best | final | cycles | all | ema | [names]) and TTA views
     (the identity plus e.g. "hflip") of the sigmoid outputs. Settings left at None come from the
     checkpoint's spec (its ``predict`` section). ``checkpoint`` is a path or an already loaded
     Checkpoint (callers that also read its spec load it once); ``progress`` False hides the

@@ -36,7 +36,7 @@ LOSSES = ("bce", "dice", "lovasz", "lovasz_elu")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 SCHEDULES = ("constant", "cosine", "plateau")
 TTAS = ("hflip",)
-SNAPSHOT_SETS = ("best", "final", "cycles", "all")
+SNAPSHOT_SETS = ("best", "final", "cycles", "all", "ema")
 DEFAULT_DECODER = (256, 128, 64, 32, 16)
 ATTENTION_ARCHS = (SALTNET, "Unet", "UnetPlusPlus")  # architectures with decoder attention
 STEMS = ("standard", "stride1")
@@ -281,6 +281,10 @@ class TrainSpec(Options):
     # "tile" lets it learn the sub-pixel boundary the 101-px metric scores. On the real tiles it
     # led after 16 epochs, not after config/cpu.yaml's 50 (README, "The loss on the tile").
     loss_at: choice(*LOSS_GRIDS) = "network"
+    # An exponential moving average of the weights (and BatchNorm statistics), updated after
+    # every optimizer step with this decay (0.999: about the last 1,000 steps) and saved as the
+    # snapshot "ema" (predict with ``snapshots: ema``); null: none.
+    ema: Annotated[Number, Field(gt=0.0, lt=1.0)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -316,7 +320,7 @@ class PredictSpec(Options):
     # thresholds measured on the OOF maps (postprocess "oof", classifier "oof") then come from
     # maps predicted with ``tta`` and are applied to maps predicted with ``test_tta``.
     test_tta: unique_list(choice(*TTAS)) | None = None
-    # best | final | cycles | all | a list of snapshot names
+    # best | final | cycles | all | ema (with train.ema) | a list of snapshot names
     snapshots: Snapshots = "best"
     # With an image head (classifier_head or deep_supervision): zero the maps of images whose
     # salt probability is below it; "oof": the threshold that maximises each fold's OOF metric.
@@ -364,6 +368,13 @@ class ModelSpec(Options):
             )
         return self
 
+    @model_validator(mode="after")
+    def _ema_snapshot_needs_ema(self) -> ModelSpec:
+        wanted = self.predict.snapshots
+        if "ema" in ([wanted] if isinstance(wanted, str) else wanted) and self.train.ema is None:
+            raise ValueError("predict.snapshots: 'ema' needs train.ema (the average's decay)")
+        return self
+
     @classmethod
     def from_dict(cls, d: Any, source: str = "model spec") -> ModelSpec:
         """Validate a spec dict; ``source`` (e.g. "config.yaml: stage1.models.a") starts errors."""
@@ -375,7 +386,7 @@ class ModelSpec(Options):
 
 
 def parse_snapshots(v: Any) -> str | list[str]:
-    """A snapshot selection: best | final | cycles | all | a list of snapshot names; a
+    """A snapshot selection: best | final | cycles | all | ema | a list of snapshot names; a
     one-line ValueError otherwise."""
     try:
         return PredictSpec.model_validate({"snapshots": v}).snapshots

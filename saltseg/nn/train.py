@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -138,6 +139,14 @@ class _Tracker:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def make_ema(model: nn.Module, decay: float | None) -> AveragedModel | None:
+    """A moving average of ``model``'s weights and buffers (torch's AveragedModel; buffers too,
+    so that the average needs no extra BatchNorm pass), or None without a decay."""
+    if decay is None:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def loss_grid(
     outputs: Outputs, masks: torch.Tensor, geometry: Geometry, spec: ModelSpec
 ) -> tuple[Outputs, torch.Tensor]:
@@ -166,8 +175,10 @@ def train_epoch(
     *,
     step_scheduler=None,
     bar: tqdm | None = None,
+    ema: AveragedModel | None = None,
 ) -> tuple[float, int, float]:
-    """One pass over ``loader``; returns (mean loss per image, images seen, mean learning rate)."""
+    """One pass over ``loader``; returns (mean loss per image, images seen, mean learning rate).
+    ``ema`` is updated after every optimizer step."""
     model.train()
     # The loss sum stays on the device: reading it every step would stall a GPU's queue.
     total = torch.zeros((), device=compute.device)
@@ -183,6 +194,8 @@ def train_epoch(
         lr_sum += optimizer.param_groups[0]["lr"]
         steps += 1
         optimizer.step()
+        if ema is not None:
+            ema.update_parameters(model)
         if step_scheduler is not None:
             step_scheduler.step()
         n = len(images)
@@ -236,6 +249,7 @@ class _Run:
     resume_path: Path  # where save_state writes
     fingerprint: str  # of the training the state belongs to
     tracker: _Tracker = field(default_factory=_Tracker)
+    ema: AveragedModel | None = None
     epoch: int = 0
     board: Any = None  # a TensorBoard SummaryWriter, when asked for
 
@@ -251,6 +265,7 @@ class _Run:
             "phase_done": done,
             "steps": self.bar.n,
             "model": _state(self.model),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "optimizer": optimizer.state_dict(),
             "per_batch": per_batch.state_dict() if per_batch is not None else None,
             "plateau": plateau.state_dict() if plateau is not None else None,
@@ -280,7 +295,8 @@ def train(
     """Train through the spec's phases and write the checkpoint, history CSV and curves PNG.
 
     Snapshots: "best" (best validation metric; "final" when there is no validation set), "final",
-    and "cycle<phase>_<k>" at the end of each cosine cycle. Early stopping ends a phase after
+    "cycle<phase>_<k>" at the end of each cosine cycle, and "ema" (the weights' moving average)
+    with ``train.ema``. Early stopping ends a phase after
     ``early_stopping`` validations without a better metric (every ``train.validate_every``-th
     epoch of a phase and its last are validated) and restores that phase's best weights; the
     next phase starts from the current weights. ``device``, ``threads`` and ``precision`` are
@@ -318,7 +334,7 @@ def train(
         ):
             run = _Run(
                 spec, model, loader, Geometry.of_model(spec), val_set, compute, history, bar,
-                resume_path, key,
+                resume_path, key, ema=make_ema(model, spec.train.ema),
             )  # fmt: skip
             if state is not None and not _restore(run, state):
                 state = None
@@ -343,6 +359,14 @@ def train(
     tracker = run.tracker
     snapshots = {**tracker.snapshots, "final": _state(model)}
     snapshots["best"] = tracker.best_state if tracker.best_state is not None else snapshots["final"]
+    if run.ema is not None:
+        snapshots["ema"] = _state(run.ema.module)
+        if val_set is not None:
+            _, metric = evaluate(
+                run.ema.module, val_set, spec, run.geometry, SegLoss(spec.train.phases[-1].loss),
+                compute,
+            )  # fmt: skip
+            logger.info("validation metric of the weights' moving average (ema) %.4f", metric)
     save_checkpoint(checkpoint_path, snapshots, spec, spec.in_channels)
     remove_resume(resume_path)
     Path(f"{history_csv}.partial").unlink(missing_ok=True)  # an earlier failed run's
@@ -388,6 +412,8 @@ def _restore(run: _Run, state: dict) -> bool:
         logger.warning("%s: cannot resume (%s); starting from epoch 0", run.resume_path, exc)
         return False
     run.model.load_state_dict(state["model"])
+    if run.ema is not None:
+        run.ema.load_state_dict(state["ema"])
     for key, value in state["tracker"].items():
         setattr(run.tracker, key, value)
     run.epoch = state["epoch"]
@@ -425,7 +451,7 @@ def _run_phase(run: _Run, number: int, phase: PhaseSpec, resume: dict | None = N
         start = time.perf_counter()
         train_loss, seen, lr = train_epoch(
             run.model, run.loader, run.spec, run.geometry, criterion, optimizer, run.compute,
-            step_scheduler=per_batch, bar=run.bar,
+            step_scheduler=per_batch, bar=run.bar, ema=run.ema,
         )  # fmt: skip
         train_seconds = time.perf_counter() - start
         val_loss = val_metric = math.nan

@@ -49,7 +49,9 @@ def crash_at_epoch(monkeypatch, epoch: int) -> None:
 
 @pytest.mark.parametrize("crash_epoch", [2, 4])  # inside phase 1; first epoch of phase 2
 def test_a_resumed_run_gives_the_same_history_and_weights(tmp_path, monkeypatch, crash_epoch):
-    spec, val = tiny_spec(PHASES), tiles(6, seed=1)
+    # With a moving average of the weights: the resumed run carries it on.
+    spec = tiny_spec(PHASES, train={"batch_size": 4, "ema": 0.9, "phases": PHASES})
+    val = tiles(6, seed=1)
     whole = run(tmp_path, spec, val_set=val, name="whole")
     assert not resume_file(tmp_path / "whole.pt").exists()  # a finished run removes its state
     crash_at_epoch(monkeypatch, crash_epoch)
@@ -63,7 +65,7 @@ def test_a_resumed_run_gives_the_same_history_and_weights(tmp_path, monkeypatch,
     on_disk = pd.read_csv(tmp_path / "cut.csv")
     assert on_disk["epoch"].tolist() == [1, 2, 3, 4, 5]
     a, b = snapshots(tmp_path / "whole.pt"), snapshots(tmp_path / "cut.pt")
-    assert set(a) == set(b)
+    assert set(a) == set(b) and "ema" in a
     for name in a:
         assert all(torch.equal(a[name][k], b[name][k]) for k in a[name])
     assert not state.exists() and not state.parent.exists()

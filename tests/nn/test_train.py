@@ -20,7 +20,7 @@ from saltseg.nn.outputs import Outputs
 from saltseg.nn.predict import predict
 from saltseg.nn.samples import Samples
 from saltseg.nn.spec import ModelSpec
-from saltseg.nn.train import loss_grid, train
+from saltseg.nn.train import loss_grid, make_ema, train
 
 ADAM = {"name": "adam", "lr": 1.0e-3}
 
@@ -317,3 +317,44 @@ def test_training_with_the_loss_on_the_tile(tmp_path):
     with pytest.raises(SaltsegError, match="loss_at"):
         ModelSpec.from_dict({**spec.to_dict(), "train": {**spec.to_dict()["train"],
                                                          "loss_at": "grid"}})  # fmt: skip
+
+
+def test_the_moving_average_follows_weights_and_batchnorm_statistics():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    ema = make_ema(model, 0.9)
+    weight, stats = model[0].weight.detach().clone(), model[1].running_mean.clone()
+    ema.update_parameters(model)  # the first update copies
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    model(torch.randn(8, 2))  # moves the running statistics
+    ema.update_parameters(model)
+    assert torch.allclose(ema.module[0].weight, 0.9 * weight + 0.1 * model[0].weight)
+    assert torch.allclose(ema.module[1].running_mean, 0.9 * stats + 0.1 * model[1].running_mean)
+    assert make_ema(model, None) is None
+
+
+def test_training_with_a_moving_average_saves_and_predicts_its_snapshot(tmp_path, caplog):
+    caplog.set_level("INFO", logger="saltseg")
+    phases = [{"name": "a", "loss": {"bce": 1.0}, "optimizer": ADAM, "epochs": 2}]
+    plain = tiny_spec(phases)
+    spec = tiny_spec(
+        phases, train={"batch_size": 4, "ema": 0.5, "phases": phases}, predict={"snapshots": "ema"}
+    )
+    run(tmp_path, plain, name="plain")
+    run(tmp_path, spec, val_set=tiles(5, seed=1), name="ema")
+    assert "moving average (ema)" in caplog.text
+    with_ema, without = snapshots(tmp_path / "ema.pt"), snapshots(tmp_path / "plain.pt")
+    assert "ema" in with_ema and "ema" not in without
+    # The average does not steer training: the final weights are those of the plain run.
+    assert all(torch.equal(with_ema["final"][k], without["final"][k]) for k in without["final"])
+    changed = [
+        k for k in with_ema["final"] if not torch.equal(with_ema["ema"][k], with_ema["final"][k])
+    ]
+    assert any("decoder" in k for k in changed) and any("running_mean" in k for k in changed)
+    probs = predict(tmp_path / "ema.pt", tiles(3, seed=2), threads=1)
+    final = predict(tmp_path / "ema.pt", tiles(3, seed=2), threads=1, snapshots="final")
+    assert probs.shape == (3, 101, 101) and not np.allclose(probs, final)
+    with pytest.raises(SaltsegError, match="'ema' needs train.ema"):
+        tiny_spec(phases, predict={"snapshots": ["final", "ema"]})
+    with pytest.raises(SaltsegError, match="ema"):
+        tiny_spec(phases, train={"ema": 1.0, "phases": phases})
