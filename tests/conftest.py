@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from saltseg import postprocess, rle
 from saltseg.nn import device
@@ -17,6 +18,14 @@ def _float32_on_any_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     """precision "auto" keeps float32 in tests on every CPU, AMX or not, so that tolerances hold
     on any machine; tests/nn/test_device.py checks the AMX choice itself."""
     monkeypatch.setattr(device, "cpu_has_amx_bf16", lambda: False)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_torch() -> None:
+    """Every test starts from the same torch random state, whichever tests a pytest-xdist worker
+    ran before it: a random initialisation can switch off a squeeze-excitation unit (16 channels
+    with reduction 16 leave it one ReLU) and zero its gradients by chance."""
+    torch.manual_seed(0)
 
 
 def write_image(path: Path, image: np.ndarray, rgb: bool = True) -> None:
