@@ -279,7 +279,7 @@ class TrainSpec(Options):
     # bilinear) against the true mask. With a resize, a perfect network on the network grid
     # scores only 0.958 on the real salt tiles at 56 px (the thresholded truth's round trip);
     # "tile" lets it learn the sub-pixel boundary the 101-px metric scores. On the real tiles it
-    # led after 16 epochs, not after config/cpu.yaml's 50 (README, "The loss on the tile").
+    # led after 16 epochs, not after 50 (README, "The loss on the tile").
     loss_at: choice(*LOSS_GRIDS) = "network"
     # An exponential moving average of the weights (and BatchNorm statistics), updated after
     # every optimizer step with this decay (0.999: about the last 1,000 steps) and saved as the
