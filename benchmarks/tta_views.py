@@ -24,13 +24,14 @@ import torch.nn.functional as F
 
 from saltseg.blend import best_empty_below, best_threshold
 from saltseg.data.kaggle import read_tiles
+from saltseg.io.probs import load_probs
 from saltseg.metric import image_scores
 from saltseg.nn.checkpoint import load_checkpoint
 from saltseg.nn.device import resolve_compute
-from saltseg.nn.feed import to_inputs, to_network
+from saltseg.nn.feed import eval_batches, to_inputs
 from saltseg.nn.geometry import Geometry
-from saltseg.nn.outputs import split_outputs
-from saltseg.nn.predict import prepared_network
+from saltseg.nn.predict import predict_views, prepared_network
+from saltseg.nn.samples import Samples
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,13 @@ def shift(t: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return padded[..., p - dy : p - dy + t.shape[-2], p - dx : p - dx + t.shape[-1]]
 
 
-@torch.no_grad()
 def view_probs(net, x: torch.Tensor, geometry: Geometry, view: View, compute) -> np.ndarray:
+    """The view's salt probabilities (B, 101, 101), moved back onto the tile: the view is made
+    on the 101-px input, then the prediction path's own identity view runs on it."""
     if view.resize_by:
         geometry = replace(geometry, resize=geometry.inner + view.resize_by)
-    xi = torch.flip(x, dims=[-1]) if view.flip else x
-    xi = shift(xi, view.dy, view.dx)
-    logits = split_outputs(net(to_network(xi, geometry, compute)))[0]
-    p = shift(geometry.probabilities(logits), -view.dy, -view.dx)[:, 0]
+    xi = shift(torch.flip(x, dims=[-1]) if view.flip else x, view.dy, view.dx)
+    p = shift(predict_views(net, xi, geometry, [], compute)[0][:, None], -view.dy, -view.dx)[:, 0]
     return (torch.flip(p, dims=[-1]) if view.flip else p).float().cpu().numpy()
 
 
@@ -107,26 +107,25 @@ def main(argv: list[str] | None = None) -> None:
 
     tiles = read_tiles(args.data_dir)
     row_of = {k: i for i, k in enumerate(tiles.table["id"].astype(str))}
-    depths = tiles.depths().astype(np.float32)
+    depths = tiles.depths()
     compute = resolve_compute("cpu", args.threads, "fp32")
     probs: dict[str, list[np.ndarray]] = {k: [] for k in VIEWS}
     ids: list[str] = []
     for path in folds:
         start = time.perf_counter()
-        fold_ids = np.load(path.parent / "oof.npz")["ids"].astype(str)[: args.limit]
+        fold_ids = load_probs(path.parent / "oof.npz")[0].astype(str)[: args.limit]
         rows = np.array([row_of[i] for i in fold_ids])
+        samples = Samples(tiles.images[rows], None, depths[rows])
         ckpt = load_checkpoint(path)
         net = prepared_network(ckpt, compute)
         net.load_state_dict(ckpt.snapshots["final"])
         geometry = Geometry.of_model(ckpt.spec)
         ids.extend(fold_ids)
         for name, view in VIEWS.items():
-            out = []
-            for a in range(0, len(rows), args.batch_size):
-                r = rows[a : a + args.batch_size]
-                x = to_inputs(torch.from_numpy(tiles.images[r]), torch.from_numpy(depths[r]),
-                              ckpt.spec, compute)  # fmt: skip
-                out.append(view_probs(net, x, geometry, view, compute))
+            out = [
+                view_probs(net, to_inputs(images, z, ckpt.spec, compute), geometry, view, compute)
+                for _, images, z in eval_batches(samples, args.batch_size)
+            ]
             probs[name].append(np.concatenate(out))
         seconds = time.perf_counter() - start
         logging.warning("%s: %d tiles, %.0f s", path.parent.name, len(rows), seconds)
