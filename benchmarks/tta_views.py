@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
 
     models = Path(args.run_dir, "results", args.stage, "models")
+    if not models.is_dir():
+        raise SystemExit(f"{models}: no such folder (a finished run of {args.stage}?)")
     names = [args.model] if args.model else sorted(p.name for p in models.iterdir() if p.is_dir())
     if len(names) != 1:
         raise SystemExit(f"{models}: choose one of {names} with --model")
