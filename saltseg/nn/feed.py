@@ -13,7 +13,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler, get_worker_info
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    WeightedRandomSampler,
+    get_worker_info,
+)
 
 from saltseg.nn.augment import build_augment
 from saltseg.nn.channels import build_channels
@@ -55,6 +62,21 @@ def _seed_worker(_: int) -> None:
         info.dataset.augment.set_random_seed(seed)
 
 
+def tile_weights(masks: np.ndarray, below: float, weight: float) -> np.ndarray:
+    """Sampling weight per tile: ``weight`` where salt covers more than 0 and under ``below``."""
+    coverage = masks.reshape(len(masks), -1).mean(axis=1)
+    return np.where((coverage > 0) & (coverage < below), weight, 1.0)
+
+
+def _sampler(samples: Samples, spec: ModelSpec, seed: int) -> Sampler:
+    generator = torch.Generator().manual_seed(seed)
+    small = spec.train.small_salt
+    if small is None:
+        return RandomSampler(range(len(samples)), generator=generator)
+    weights = tile_weights(samples.masks, small.below, small.weight)
+    return WeightedRandomSampler(weights.tolist(), len(samples), generator=generator)
+
+
 def train_loader(samples: Samples, spec: ModelSpec, compute: Compute, seed: int) -> DataLoader:
     """Shuffled batches of augmented tiles; incomplete last batches are dropped when a full one
     exists (a tiny last batch only adds noise to the BatchNorm statistics)."""
@@ -65,7 +87,7 @@ def train_loader(samples: Samples, spec: ModelSpec, compute: Compute, seed: int)
     return DataLoader(
         AugmentedTiles(samples, spec, seed),
         batch_size=batch,
-        sampler=RandomSampler(range(len(samples)), generator=torch.Generator().manual_seed(seed)),
+        sampler=_sampler(samples, spec, seed),
         drop_last=len(samples) > batch,
         num_workers=workers,
         worker_init_fn=_seed_worker if workers else None,

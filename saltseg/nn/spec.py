@@ -264,6 +264,13 @@ class PhaseSpec(Options):
         return self
 
 
+class SmallSaltSpec(Options):
+    """Draw the tiles with a little salt more often (with replacement, epoch length unchanged)."""
+
+    below: Annotated[Number, Field(gt=0.0, le=1.0)] = 0.05  # salt covers more than 0, under this
+    weight: Annotated[Number, Field(gt=0.0)] = 2.0  # times as often as any other tile
+
+
 class TrainSpec(Options):
     phases: Annotated[list[PhaseSpec], Field(min_length=1)]
     batch_size: PositiveInt = 32
@@ -285,6 +292,9 @@ class TrainSpec(Options):
     # every optimizer step with this decay (0.999: about the last 1,000 steps) and saved as the
     # snapshot "ema" (predict with ``snapshots: ema``); null: none.
     ema: Annotated[Number, Field(gt=0.0, lt=1.0)] | None = None
+    # Tiles with under ``below`` salt lose a third of the real OOF metric (README, "Where the OOF
+    # metric is lost"); this draws them ``weight`` times as often. null: every tile equally often.
+    small_salt: SmallSaltSpec | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -49,8 +49,10 @@ def crash_at_epoch(monkeypatch, epoch: int) -> None:
 
 @pytest.mark.parametrize("crash_epoch", [2, 4])  # inside phase 1; first epoch of phase 2
 def test_a_resumed_run_gives_the_same_history_and_weights(tmp_path, monkeypatch, crash_epoch):
-    # With a moving average of the weights: the resumed run carries it on.
-    spec = tiny_spec(PHASES, train={"batch_size": 4, "ema": 0.9, "phases": PHASES})
+    # With a moving average of the weights and weighted sampling (every tile here has under 60%
+    # salt or none): the resumed run carries both on.
+    train = {"batch_size": 4, "ema": 0.9, "small_salt": {"below": 0.6, "weight": 3.0}}
+    spec = tiny_spec(PHASES, train={**train, "phases": PHASES})
     val = tiles(6, seed=1)
     whole = run(tmp_path, spec, val_set=val, name="whole")
     assert not resume_file(tmp_path / "whole.pt").exists()  # a finished run removes its state

@@ -13,6 +13,8 @@ import torch
 
 from saltseg.errors import SaltsegError
 from saltseg.nn.checkpoint import load_checkpoint
+from saltseg.nn.device import resolve_compute
+from saltseg.nn.feed import tile_weights, train_loader
 from saltseg.nn.geometry import Geometry
 from saltseg.nn.history import COLUMNS
 from saltseg.nn.network import build_model
@@ -358,3 +360,30 @@ def test_training_with_a_moving_average_saves_and_predicts_its_snapshot(tmp_path
         tiny_spec(phases, predict={"snapshots": ["final", "ema"]})
     with pytest.raises(SaltsegError, match="ema"):
         tiny_spec(phases, train={"ema": 1.0, "phases": phases})
+
+
+def test_tile_weights_favour_tiles_with_a_little_salt():
+    masks = np.zeros((4, 101, 101), dtype=bool)
+    masks[1, :1, :50] = True  # 0.5% salt
+    masks[2, :10] = True  # 9.9%
+    masks[3] = True  # all salt
+    assert tile_weights(masks, below=0.05, weight=3.0).tolist() == [1.0, 3.0, 1.0, 1.0]
+    assert tile_weights(masks, below=0.5, weight=2.0).tolist() == [1.0, 2.0, 2.0, 1.0]
+
+
+def test_small_salt_tiles_are_drawn_more_often_and_epochs_keep_their_length():
+    data = tiles(12)
+    small = np.zeros(12, dtype=bool)
+    small[[0, 1, 2]] = True
+    for i in np.flatnonzero(small):  # a corner of salt: under 5% of the tile
+        data.masks[i] = False
+        data.masks[i, :10, :10] = True
+    spec = tiny_spec(train={"batch_size": 4, "small_salt": {"below": 0.05, "weight": 4.0},
+                            "phases": tiny_spec().train.model_dump()["phases"]})  # fmt: skip
+    loader = train_loader(data, spec, resolve_compute("cpu", 1), seed=0)
+    draws = np.concatenate([list(loader.sampler) for _ in range(300)])
+    assert len(list(loader.sampler)) == 12
+    share = np.isin(draws, np.flatnonzero(small)).mean()
+    assert share == pytest.approx(12 / 21, abs=0.03)  # weights 3 x 4 against 9 x 1
+    plain = train_loader(data, tiny_spec(), resolve_compute("cpu", 1), seed=0)
+    assert sorted(plain.sampler) == list(range(12))  # each tile once per epoch
