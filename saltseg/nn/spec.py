@@ -294,6 +294,8 @@ class TrainSpec(Options):
     ema: Annotated[Number, Field(gt=0.0, lt=1.0)] | None = None
     # Tiles with under ``below`` salt lose a third of the real OOF metric (README, "Where the OOF
     # metric is lost"); this draws them ``weight`` times as often. null: every tile equally often.
+    # On a real fold, weights 2 and 4 scored 0.726 and 0.722 against 0.729 (README, "Drawing the
+    # small bodies more often"): the small bodies did not gain, the other tiles lost.
     small_salt: SmallSaltSpec | None = None
 
     @model_validator(mode="before")
