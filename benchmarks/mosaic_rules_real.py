@@ -4,9 +4,11 @@
 
 DATA_DIR holds all the tiles (the mosaics are assembled from every one of them); RUN_DIR is a
 finished run of stage 1 or later on its labelled tiles (it reads results/<stage>/blend/oof.npz,
-results/data/folds.parquet). Each fold's out-of-fold masks (threshold 0.5) get the rules, with the
-other folds' true masks governing them, and the OOF metric per rule variant is printed as a
-markdown table. ``--picture`` also draws the largest real mosaics with the train masks.
+results/data/folds.parquet). Each fold's out-of-fold masks (``--threshold``, 0.5; with
+``--empty-below LEVEL`` the tiles without a pixel at LEVEL emptied first, as post-processing does)
+get the rules, with the other folds' true masks governing them, and the OOF metric per rule
+variant is printed as a markdown table. ``--picture`` also draws the largest real mosaics with
+the train masks.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from saltseg.io.probs import load_probs
 from saltseg.mosaic.assemble import assemble
 from saltseg.mosaic.plot import mosaics_figure
 from saltseg.mosaic.rules import oof_rule_effects
+from saltseg.postprocess import empty_unless_confident
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("run_dir")
     ap.add_argument("--stage", default="stage1")
     ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--empty-below", type=float, help="postprocess.empty_below's level (off)")
     ap.add_argument("--picture", help="write the largest mosaics here (.jpg or .png)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -47,9 +51,13 @@ def main(argv: list[str] | None = None) -> None:
     folds = read_folds(folds_path)
     fold = take(folds_path, folds["id"], folds["fold"].to_numpy(), ids)
     truth = tiles.train_masks(ids)
-    table = oof_rule_effects(layout, ids, fold, truth, probs > args.threshold)
+    masks = probs > args.threshold
+    if args.empty_below is not None:
+        masks = empty_unless_confident(probs, masks, args.empty_below)
+    table = oof_rule_effects(layout, ids, fold, truth, masks)
     placed = int(np.isin(ids, layout["id"]).sum())
-    print(f"{len(ids)} out-of-fold tiles, {placed} of them in a mosaic; threshold {args.threshold}")
+    print(f"{len(ids)} out-of-fold tiles, {placed} of them in a mosaic; "
+          f"threshold {args.threshold}, empty_below {args.empty_below}")  # fmt: skip
     print("| variant | OOF metric | change | tiles changed |")
     print("|---|---|---|---|")
     for r in table.itertuples(index=False):
