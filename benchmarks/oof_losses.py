@@ -7,7 +7,9 @@ results/<stage>/oof.npz the out-of-fold probabilities). The masks are taken at t
 with the OOF ``empty_below`` level, as the blend step picks them. Prints, as markdown:
 
 - the metric lost per true salt coverage: each tile scores 0 to 1, its shortfall from 1 divided
-  by the number of tiles, so the column adds up to what is missing from 1;
+  by the number of tiles, so the column adds up to what is missing from 1; and how many of the
+  tiles, and how much of that loss, sit in one of the run's mosaics (results/mosaic/layout.parquet),
+  where neighbouring tiles could help;
 - the empty/non-empty decision: the score if every tile were emptied or kept, whichever scores
   more (an upper bound for any classifier in front of the masks), and what two classifiers on
   tile features (the map's peak, areas above several levels, the image's mean and spread, the
@@ -107,13 +109,19 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{n} OOF tiles of {args.stage}: threshold {t:.2f}, empty_below {level}, "
           f"metric {scores.mean():.4f}\n")  # fmt: skip
+    layout = results / "mosaic" / "layout.parquet"
+    placed = np.isin(ids, pd.read_parquet(layout)["id"].astype(str)) if layout.is_file() else None
     print("| true salt coverage | tiles | mean score | lost | predicted empty "
-          "(empty tiles: given salt) |\n|---|---|---|---|---|")  # fmt: skip
+          "(empty tiles: given salt) | in a mosaic (their loss) |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
     for label, lo, hi in BINS:
         k = (coverage > lo) & (coverage <= hi)
         wrong = (~predicted_empty & k).sum() if label == "none" else (predicted_empty & k).sum()
+        mosaic = "no layout"
+        if placed is not None:
+            mosaic = f"{(placed & k).sum():,} ({(1 - scores[placed & k]).sum() / n:.3f})"
         print(f"| {label} | {k.sum():,} | {scores[k].mean():.3f} | {(1 - scores[k]).sum() / n:.3f} "
-              f"| {wrong:,}{' given salt' if label == 'none' else ''} |")  # fmt: skip
+              f"| {wrong:,}{' given salt' if label == 'none' else ''} | {mosaic} |")  # fmt: skip
 
     features = StandardScaler().fit_transform(tile_features(probs, image, depth))
     target = (emptied > kept).astype(int)  # emptying the tile scores more than its mask
