@@ -29,8 +29,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from saltseg.blend import best_empty_below, best_threshold
+from saltseg.data.folds import read_folds
+from saltseg.data.tileset import load_tileset
+from saltseg.errors import SaltsegError
+from saltseg.io.ids import take
 from saltseg.io.probs import load_probs
 from saltseg.metric import image_scores
+from saltseg.postprocess import empty_unless_confident
 
 BINS = [  # (label, lowest coverage excluded, highest included)
     ("none", -1.0, 0.0),
@@ -78,34 +83,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", default="final", help="final, or a stage's blend (stage1/blend)")
     args = ap.parse_args(argv)
     results = args.run_dir / "results"
-    oof = results / args.stage / "oof.npz"
-    for path in (oof, results / "data" / "tiles.parquet", results / "data" / "folds.parquet"):
-        if not path.is_file():
-            print(f"oof_losses: {path}: not found (a finished run's folder?)", file=sys.stderr)
-            return 1
-
-    ids, probs = load_probs(oof)
-    ids = ids.astype(str)
-    tiles = pd.read_parquet(results / "data" / "tiles.parquet")
-    row = pd.Series(np.arange(len(tiles)), index=tiles["id"].astype(str))[ids].to_numpy()
-    masks = np.load(results / "data" / "masks.npy", mmap_mode="r")
-    images = np.load(results / "data" / "images.npy", mmap_mode="r")
-    truth = np.asarray(masks[row]) > 0
-    image = np.asarray(images[row], dtype=np.float32)
-    depth = tiles["z"].to_numpy(np.float32)[row]
-    folds = pd.read_parquet(results / "data" / "folds.parquet").set_index("id")["fold"]
-    fold = folds.loc[ids].to_numpy()
+    oof, folds_path = results / args.stage / "oof.npz", results / "data" / "folds.parquet"
+    try:
+        ids, probs = load_probs(oof)
+        ids = ids.astype(str)
+        tiles = load_tileset(results / "data")
+        rows = take(tiles.source, tiles.ids, np.arange(len(tiles.ids)), ids)
+        truth = tiles.train_masks(ids)
+        folds = read_folds(folds_path)
+        fold = take(folds_path, folds["id"], folds["fold"].to_numpy(), ids)
+    except SaltsegError as exc:
+        print(f"oof_losses: {exc}", file=sys.stderr)
+        return 1
+    image = np.asarray(tiles.images[rows], dtype=np.float32)
+    depth = tiles.depths()[rows]
 
     t, _ = best_threshold(truth, probs)
     level, _ = best_empty_below(truth, probs, t)
-    peak = probs.reshape(len(probs), -1).max(axis=1)
     pred = probs > t
     kept = image_scores(truth, pred)  # every tile's mask kept
     emptied = (~truth.reshape(len(truth), -1).any(axis=1)).astype(np.float64)
-    scores = np.where(peak < level, emptied, kept) if level is not None else kept
+    masks = pred if level is None else empty_unless_confident(probs, pred, level)
+    scores = image_scores(truth, masks)
     n = len(scores)
     coverage = truth.reshape(n, -1).mean(axis=1)
-    predicted_empty = ~pred.reshape(n, -1).any(axis=1) | ((peak < level) if level else False)
+    predicted_empty = ~masks.reshape(n, -1).any(axis=1)
 
     print(f"{n} OOF tiles of {args.stage}: threshold {t:.2f}, empty_below {level}, "
           f"metric {scores.mean():.4f}\n")  # fmt: skip
