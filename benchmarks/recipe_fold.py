@@ -8,7 +8,8 @@ Each model of the stage keeps its spec (network, geometry, channels, augmentatio
 optimizers) with ``encoder_weights: null``, and with ``--epochs-per-phase`` every phase cut to
 that many epochs (one cosine cycle where the cycles no longer divide them). Trains on the other
 folds' tiles, scores fold 0 with the model's prediction settings; prints a markdown table
-(metric, images/s, minutes; with an image head also the metric after emptying the tiles under
+(metric at 0.5 and after the blend's threshold and ``empty_below`` tuned on fold 0, images/s,
+minutes; with an image head also the metric after emptying the tiles under
 the head threshold that is best on fold 0, as ``classifier_threshold: oof`` takes it).
 ``--save-maps DIR`` keeps each model's fold-0 maps (``<model>.npz``: ids, probabilities, image
 probabilities) for analysis without retraining.
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from saltseg.blend import best_empty_below, best_threshold
 from saltseg.config import workflow_config
 from saltseg.data.folds import assign_folds
 from saltseg.data.kaggle import read_tiles
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     ap.add_argument("--save-maps", type=Path, help="write each model's fold-0 maps here")
     ap.add_argument(
         "--snapshots",
@@ -103,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
             ckpt = Path(tmp) / "model.pt"
             history = train(
                 spec, train_set, val_set, ckpt, Path(tmp) / "h.csv", Path(tmp) / "c.png",
-                seed=0, **compute,
+                seed=args.seed, **compute,
             )  # fmt: skip
             minutes = (time.perf_counter() - start) / 60
             selections = args.snapshots.split(",") if args.snapshots else [None]
@@ -138,6 +141,10 @@ def score_row(args, name, spec, history, minutes, val_set, probs, image) -> dict
             "non_empty_head": float(with_head[~empty].mean()),
         }
     scores = image_scores(val_set.masks, probs > 0.5)
+    # The blend's OOF tuning, here on fold 0 itself (so a little optimistic): threshold, then
+    # empty_below.
+    threshold, at_threshold = best_threshold(val_set.masks, probs)
+    level, at_level = best_empty_below(val_set.masks, probs, threshold)
     return {
         "model": f"{args.stage}/{name}",
         "epochs": len(history),
@@ -145,6 +152,10 @@ def score_row(args, name, spec, history, minutes, val_set, probs, image) -> dict
         "metric": float(scores.mean()),
         "empty": float(scores[empty].mean()),
         "non_empty": float(scores[~empty].mean()),
+        "threshold": threshold,
+        "metric_threshold": at_threshold,
+        "empty_below": level,
+        "metric_empty_below": at_level,
         "minutes": minutes,
         **head,
     }

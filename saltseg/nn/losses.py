@@ -1,5 +1,5 @@
-"""Segmentation losses: weighted sums of bce, dice, lovasz and lovasz_elu, the classifier BCE, and
-the total over a network's outputs (deep supervision included).
+"""Segmentation losses: weighted sums of bce, dice, lovasz, lovasz_elu and lovasz_symmetric, the
+classifier BCE, and the total over a network's outputs (deep supervision included).
 
 All take logits and binary float targets shaped (N, 1, H, W).
 """
@@ -37,6 +37,15 @@ def lovasz_elu(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return ((F.elu(errors_sorted) + 1.0) * grad).sum(dim=1).mean()
 
 
+def lovasz_symmetric(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean of :func:`lovasz_elu` on the salt and on the background (logits and targets negated).
+
+    On an empty tile the salt Lovasz has no salt IoU to improve and pushes only its worst pixel;
+    the background term gives such a tile the whole gradient of its background IoU.
+    """
+    return 0.5 * (lovasz_elu(logits, targets) + lovasz_elu(-logits, 1.0 - targets))
+
+
 class SegLoss(nn.Module):
     """Weighted sum of pixel losses, e.g. {"bce": 1.0, "dice": 1.0}."""
 
@@ -47,6 +56,7 @@ class SegLoss(nn.Module):
             "dice": lambda: DiceLoss(mode="binary", from_logits=True),
             "lovasz": lambda: LovaszLoss(mode="binary", per_image=True),
             "lovasz_elu": lambda: lovasz_elu,
+            "lovasz_symmetric": lambda: lovasz_symmetric,
         }
         unknown = set(weights) - set(makers)
         if unknown:

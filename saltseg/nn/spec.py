@@ -32,7 +32,7 @@ ARCHS = (
     "DPT",
 )
 CHANNELS = ("image", "depth", "ramp", "image_ramp")
-LOSSES = ("bce", "dice", "lovasz", "lovasz_elu")
+LOSSES = ("bce", "dice", "lovasz", "lovasz_elu", "lovasz_symmetric")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 SCHEDULES = ("constant", "cosine", "plateau")
 TTAS = ("hflip",)

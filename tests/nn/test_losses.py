@@ -13,6 +13,7 @@ from saltseg.nn.losses import (
     classifier_loss,
     deep_supervision_loss,
     lovasz_elu,
+    lovasz_symmetric,
     total_loss,
 )
 from saltseg.nn.outputs import Outputs
@@ -29,7 +30,7 @@ def batch(seed: int = 0, scale: float = 3.0):
     return logits, targets
 
 
-@pytest.mark.parametrize("name", ["bce", "dice", "lovasz", "lovasz_elu"])
+@pytest.mark.parametrize("name", ["bce", "dice", "lovasz", "lovasz_elu", "lovasz_symmetric"])
 def test_each_loss_is_finite_and_differentiable(name):
     logits, targets = batch()
     logits.requires_grad_(True)
@@ -54,6 +55,26 @@ def test_lovasz_elu_two_pixels_by_hand():
     logits = torch.tensor([0.5, 1.0]).view(1, 1, 1, 2)
     targets = torch.tensor([1.0, 0.0]).view(1, 1, 1, 2)
     assert lovasz_elu(logits, targets).item() == pytest.approx(0.5 * 3.0 + 0.5 * 1.5)
+
+
+def test_lovasz_symmetric_two_pixels_by_hand():
+    # The salt term is the case above (2.25). The background term negates both: the background
+    # pixel becomes salt with error 1 + 1.0 = 2.0, the salt pixel background with error 0.5;
+    # sorted [2.0 (salt), 0.5], Jaccard loss 1 after each, gradient [1, 0], loss elu(2) + 1 = 3.
+    logits = torch.tensor([0.5, 1.0]).view(1, 1, 1, 2)
+    targets = torch.tensor([1.0, 0.0]).view(1, 1, 1, 2)
+    assert lovasz_symmetric(logits, targets).item() == pytest.approx(0.5 * (2.25 + 3.0))
+
+
+def test_lovasz_symmetric_teaches_every_pixel_of_an_empty_tile():
+    # On an empty tile the salt Lovasz moves only its worst pixel; the background term all of them.
+    logits = torch.linspace(-1.0, 1.0, 16).view(1, 1, 4, 4).requires_grad_(True)
+    targets = torch.zeros(1, 1, 4, 4)
+    lovasz_elu(logits, targets).backward()
+    assert int((logits.grad != 0).sum()) == 1
+    logits.grad = None
+    lovasz_symmetric(logits, targets).backward()
+    assert bool((logits.grad > 0).all())
 
 
 def test_lovasz_elu_equals_lovasz_hinge_plus_one_below_the_margin():
