@@ -7,12 +7,12 @@ recipe's networks on a GPU, or on the CPU with --limit).
 Each model of the stage keeps its spec (network, geometry, channels, augmentation, losses,
 optimizers) with ``encoder_weights: null``, and with ``--epochs-per-phase`` every phase cut to
 that many epochs (one cosine cycle where the cycles no longer divide them). Trains on the other
-folds' tiles, scores fold 0 with the model's prediction settings; prints a markdown table
-(metric at 0.5 and after the blend's threshold and ``empty_below`` tuned on fold 0, images/s,
-minutes; with an image head also the metric after emptying the tiles under
-the head threshold that is best on fold 0, as ``classifier_threshold: oof`` takes it).
-``--save-maps DIR`` keeps each model's fold-0 maps (``<model>.npz``: ids, probabilities, image
-probabilities) for analysis without retraining.
+folds' tiles, scores one fold (``--fold``, 0 by default) with the model's prediction settings;
+prints a markdown table (metric at 0.5 and after the blend's threshold and ``empty_below`` tuned
+on that fold, images/s, minutes; with an image head also the metric after emptying the tiles
+under the head threshold that is best on that fold, as ``classifier_threshold: oof`` takes it).
+``--save-maps DIR`` keeps each model's maps of that fold (``<model>.npz``: ids, probabilities,
+image probabilities) for analysis without retraining.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fold", type=int, default=0, help="the fold to score (default 0)")
     ap.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    ap.add_argument("--save-maps", type=Path, help="write each model's fold-0 maps here")
+    ap.add_argument("--save-maps", type=Path, help="write each model's maps of the fold here")
     ap.add_argument(
         "--snapshots",
         help="comma-separated snapshot selections to score one by one, e.g. final,ema "
@@ -90,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     rows = np.flatnonzero(folds >= 0)
     if args.limit:
         rows = np.sort(np.random.default_rng(0).choice(rows, min(args.limit, len(rows)), False))
-    train_rows, val_rows = rows[folds[rows] != 0], rows[folds[rows] == 0]
+    if not 0 <= args.fold < args.n_folds:
+        ap.error(f"--fold {args.fold}: choose 0 to {args.n_folds - 1}")
+    train_rows = rows[folds[rows] != args.fold]
+    val_rows = rows[folds[rows] == args.fold]
     train_set = Samples(tiles.images[train_rows], tiles.masks[train_rows], z[train_rows])
     val_set = Samples(tiles.images[val_rows], tiles.masks[val_rows], z[val_rows])
     print(f"real tiles: {len(train_set)} training, {len(val_set)} validation", flush=True)
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def score_row(args, name, spec, history, minutes, val_set, probs, image) -> dict:
-    """One table row: the fold-0 metric at 0.5, its empty/salt split, speed, the image head's."""
+    """One table row: the fold's metric at 0.5, its empty/salt split, speed, the image head's."""
     empty = ~val_set.masks.any(axis=(1, 2))
     head = {}
     if image is not None:  # the image head's best threshold on these tiles, as "oof" takes it
@@ -141,7 +145,7 @@ def score_row(args, name, spec, history, minutes, val_set, probs, image) -> dict
             "non_empty_head": float(with_head[~empty].mean()),
         }
     scores = image_scores(val_set.masks, probs > 0.5)
-    # The blend's OOF tuning, here on fold 0 itself (so a little optimistic): threshold, then
+    # The blend's OOF tuning, here on the fold itself (so a little optimistic): threshold, then
     # empty_below.
     threshold, at_threshold = best_threshold(val_set.masks, probs)
     level, at_level = best_empty_below(val_set.masks, probs, threshold)
