@@ -52,7 +52,8 @@ def _cmd_score(args: argparse.Namespace) -> None:
 
 
 def _cmd_mosaic(args: argparse.Namespace) -> None:
-    _print_table(f"wrote {args.out}", data_steps.build_mosaic(args.data_dir, args.out))
+    facts = data_steps.build_mosaic(args.data_dir, args.out, picture=args.picture)
+    _print_table(f"wrote {args.out}" + (f" and {args.picture}" if args.picture else ""), facts)
 
 
 def _cmd_mosaic_eval(args: argparse.Namespace) -> None:
@@ -176,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data_dir")
     p.add_argument("out", help="output parquet: id, mosaic, row, col")
+    p.add_argument(
+        "--picture",
+        help="also draw the largest mosaics with salt (train masks in red) into this .png/.jpg",
+    )
     p.set_defaults(func=_cmd_mosaic)
 
     p = sub.add_parser(

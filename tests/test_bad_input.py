@@ -352,3 +352,12 @@ def test_other_commands_reading_a_folder_reject_it_alike(tmp_path, command):
     assert_one_line_error(proc, str(root / "train.csv"), "empty file; expected a header")
     assert tree_digest(root) == before and not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_mosaic_picture_of_an_unknown_kind_is_refused_before_anything_is_written(tmp_path):
+    root = tmp_path / "data"
+    make_kaggle_dir(root)
+    out = tmp_path / "out.parquet"
+    proc = run_cli(tmp_path, "mosaic", str(root), str(out), "--picture", "m.gif")
+    assert_one_line_error(proc, "m.gif", "a picture ends in one of .jpeg, .jpg, .png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

@@ -50,6 +50,18 @@ def mosaic_canvas(
     return rgb
 
 
+def _largest(
+    layout: pd.DataFrame, mask_by_id: Mapping[str, np.ndarray], n: int, salt_first: bool
+) -> list[int]:
+    """The numbers of the ``n`` mosaics to show: by size (then number), salted ones first."""
+    ids = layout["id"].astype(str)
+    salted = np.array([t in mask_by_id and bool(np.any(mask_by_id[t])) for t in ids], bool)
+    table = pd.DataFrame({"mosaic": layout["mosaic"].to_numpy(), "salt": salted & salt_first})
+    per = table.groupby("mosaic").agg(size=("salt", "size"), salt=("salt", "any")).reset_index()
+    per = per.sort_values(["salt", "size", "mosaic"], ascending=[False, False, True])
+    return [int(m) for m in per["mosaic"].head(n)]
+
+
 def mosaics_figure(
     layout: pd.DataFrame,
     ids: Sequence[str],
@@ -57,15 +69,17 @@ def mosaics_figure(
     train_mask_by_id: Mapping[str, np.ndarray],
     test_mask_by_id: Mapping[str, np.ndarray],
     n: int = 4,
+    salt_first: bool = True,
 ) -> tuple[Figure, list[int]]:
     """A figure of the ``n`` largest mosaics, and the mosaic numbers shown.
 
+    With ``salt_first`` the mosaics with salt in a train or test mask come first, so that the
+    picture shows masks (the largest real mosaics have none); then the others, largest first.
     Train masks are red, predicted test masks green (translucent fill plus outline); the tile grid
     is drawn faintly; empty grid cells are dark.
     """
     image_by_id = {str(t): images[i] for i, t in enumerate(ids)}
-    sizes = layout.groupby("mosaic").size().sort_values(ascending=False, kind="stable")
-    shown = [int(m) for m in sizes.index[:n]]
+    shown = _largest(layout, {**test_mask_by_id, **train_mask_by_id}, n, salt_first)
     if not shown:
         raise ValueError("layout has no mosaics to plot")
     canvases, titles = [], []
@@ -86,6 +100,7 @@ def mosaics_figure(
         ax.imshow(canvas, interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
-    fig.suptitle("red: train masks, green: predicted test masks", fontsize=12)
+    legend = "red: train masks" + (", green: predicted test masks" if test_mask_by_id else "")
+    fig.suptitle(legend, fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (sum(heights) + 0.6)))
     return fig, shown

@@ -17,13 +17,16 @@ from saltseg.data.tileset import TileSet, save_tileset, tileset_dir
 from saltseg.data.tileset import summary as tileset_summary
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import write_json
+from saltseg.io.figures import save_figure
 from saltseg.mosaic.assemble import MosaicOptions, assemble, summarize
 from saltseg.mosaic.layout import save_layout
+from saltseg.mosaic.plot import mosaics_figure
 from saltseg.synth.generate import SynthOptions, generate
 
 logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
+PICTURES = {".png", ".jpg", ".jpeg"}  # what `saltseg mosaic --picture` writes
 
 
 def synth(folder: PathLike, settings: Mapping | None = None) -> dict:
@@ -81,18 +84,32 @@ def build_mosaic(
     layout: PathLike,
     summary: PathLike | None = None,
     settings: Mapping | MosaicOptions | None = None,
+    picture: PathLike | None = None,
 ) -> dict:
     """Assemble all train and test tiles into mosaics; write the layout (and a summary JSON).
 
-    ``tiles`` is a prepared tile set or a Kaggle-layout folder (``saltseg mosaic``).
+    ``tiles`` is a prepared tile set or a Kaggle-layout folder (``saltseg mosaic``); ``picture``
+    (.png or .jpg): also draw the largest mosaics with salt in their train masks.
     """
     options = (
         settings if isinstance(settings, MosaicOptions) else MosaicOptions.parse(settings, "mosaic")
     )
+    if picture is not None and Path(picture).suffix.lower() not in PICTURES:
+        raise SaltsegError(f"{picture}: a picture ends in one of {', '.join(sorted(PICTURES))}")
     tile_set = read_tiles(tiles)
     placed, facts = assemble_tiles(tile_set, options)
+    fig = None
+    if picture is not None:  # drawn before anything is written: no mosaics, no files
+        if placed.empty:
+            raise SaltsegError(f"{tiles}: no mosaics to draw into {picture}")
+        train = tile_set.split("train")
+        masks = dict(zip(train.ids, np.asarray(train.masks, bool), strict=True))
+        fig, shown = mosaics_figure(placed, tile_set.ids, np.asarray(tile_set.images), masks, {})
     save_layout(placed, layout)
     if summary is not None:
         write_json(summary, facts)
+    if fig is not None:
+        save_figure(fig, picture, dpi=80)
+        logger.info("wrote %s (mosaics %s)", picture, shown)
     logger.info("mosaics of %s: %s", tiles, facts)
     return facts

@@ -44,6 +44,18 @@ def test_mosaics_figure_saves_as_png(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.png"]  # no temp files left
 
 
+def test_mosaics_with_salt_come_first():
+    ids, images, layout, train, test = small_mosaics()
+    # Mosaic 1 (d, e) is the smaller; give it salt in a test mask and leave mosaic 0 without.
+    salt = train.pop("a")
+    _, shown = mosaics_figure(layout, ids, images, train, {"e": salt}, n=1)
+    assert shown == [1]
+    _, shown = mosaics_figure(layout, ids, images, train, {"e": salt}, n=1, salt_first=False)
+    assert shown == [0]  # the largest
+    _, shown = mosaics_figure(layout, ids, images, {"a": salt}, {}, n=2)
+    assert shown == [0, 1]
+
+
 def test_mosaics_figure_needs_a_mosaic():
     ids, images, layout, train, test = small_mosaics()
     with pytest.raises(ValueError, match="no mosaics"):

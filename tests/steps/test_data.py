@@ -2,6 +2,7 @@
 
 import json
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,6 +49,21 @@ def test_build_mosaic_writes_layout_and_summary(synthetic, tmp_path):
     assert facts["tiles_placed"] == len(layout) > 0
     assert facts["train_placed"] + facts["test_placed"] == len(layout)
     assert json.loads((tmp_path / "s.json").read_text()) == facts
+
+
+def test_build_mosaic_draws_the_largest_mosaics(synthetic, tmp_path):
+    picture = tmp_path / "pic" / "mosaics.png"
+    build_mosaic(synthetic, tmp_path / "layout.parquet", picture=picture)
+    png = cv2.imread(str(picture))
+    assert png is not None and png.shape[0] > 200 and png.shape[2] == 3
+
+
+def test_build_mosaic_rejects_a_picture_it_cannot_write_before_writing_anything(
+    synthetic, tmp_path
+):
+    with pytest.raises(SaltsegError, match=r"mosaics\.txt: a picture ends in one of"):
+        build_mosaic(synthetic, tmp_path / "layout.parquet", picture=tmp_path / "mosaics.txt")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_mosaic_eval_on_a_synthetic_set(synthetic):
