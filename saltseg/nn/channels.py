@@ -4,7 +4,9 @@
   else to predict);
 - depth: the tile's depth z (feet), standardised, as a constant plane;
 - ramp: the row position 0 (top) .. 1 (bottom), coordconv style;
-- image_ramp: grey value in [0, 1] times the ramp (1st-place model B).
+- image_ramp: grey value in [0, 1] times the ramp (1st-place model B);
+- image_tile: grey value standardised with the tile's own mean and spread (the real tiles'
+  brightness and contrast differ even between neighbours of one section).
 Channels are built per batch on the compute device from uint8 (4x less to transfer than float).
 """
 
@@ -19,6 +21,7 @@ from saltseg.nn.spec import CHANNELS
 # Mean/std of the public TGS training tiles (grey values in [0, 1]) and of their depths.
 IMAGE_MEAN, IMAGE_STD = 0.478, 0.158
 DEPTH_MEAN, DEPTH_STD = 506.0, 207.0
+TILE_STD_FLOOR = 0.02  # about 5 grey levels: a flat tile is not blown up into noise
 
 
 def build_channels(images: torch.Tensor, z: torch.Tensor, names: Sequence[str]) -> torch.Tensor:
@@ -39,6 +42,10 @@ def build_channels(images: torch.Tensor, z: torch.Tensor, names: Sequence[str]) 
             planes.append(ramp)
         elif name == "image_ramp":
             planes.append(grey * ramp)
+        elif name == "image_tile":
+            mean = grey.mean(dim=(1, 2), keepdim=True)
+            std = grey.std(dim=(1, 2), keepdim=True).clamp_min(TILE_STD_FLOOR)
+            planes.append((grey - mean) / std)
         else:
             raise ValueError(f"unknown channel {name!r} (choose from {', '.join(CHANNELS)})")
     return torch.stack(planes, dim=1).contiguous()

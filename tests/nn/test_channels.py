@@ -1,11 +1,18 @@
-"""Input channels: image, depth, ramp and image x ramp."""
+"""Input channels: image, depth, ramp, image x ramp and the tile-standardised image."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from saltseg.nn.channels import DEPTH_MEAN, DEPTH_STD, IMAGE_MEAN, IMAGE_STD, build_channels
+from saltseg.nn.channels import (
+    DEPTH_MEAN,
+    DEPTH_STD,
+    IMAGE_MEAN,
+    IMAGE_STD,
+    TILE_STD_FLOOR,
+    build_channels,
+)
 
 
 def test_each_channel_has_the_documented_values():
@@ -22,6 +29,19 @@ def test_each_channel_has_the_documented_values():
     assert torch.equal(ramp[:, 0], ramp[:, 50])  # constant along each row
     assert (ramp[1:, 0] > ramp[:-1, 0]).all()  # grows downwards
     assert torch.allclose(x[0, 3], ramp) and x[1, 3].eq(0).all()
+
+
+def test_image_tile_is_standardised_per_tile_and_blind_to_brightness_and_contrast():
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(60, 120, (2, 101, 101), dtype=torch.uint8, generator=g)
+    images[1] = images[0] * 2 + 10  # the same tile, brighter and with twice the contrast
+    x = build_channels(images, torch.zeros(2), ["image_tile"])[:, 0]
+    assert x[0].mean().abs() < 1e-4 and (x[0].std() - 1).abs() < 1e-4
+    assert torch.allclose(x[0], x[1], atol=1e-4)
+    flat = torch.full((1, 101, 101), 200, dtype=torch.uint8)
+    flat[0, 0, 0] = 201  # nearly blank: the floor keeps one grey level small
+    y = build_channels(flat, torch.zeros(1), ["image_tile"])[0, 0]
+    assert y.abs().max() <= 1 / 255 / TILE_STD_FLOOR + 1e-4
 
 
 def test_channel_order_follows_the_names():
