@@ -361,3 +361,11 @@ def test_mosaic_picture_of_an_unknown_kind_is_refused_before_anything_is_written
     proc = run_cli(tmp_path, "mosaic", str(root), str(out), "--picture", "m.gif")
     assert_one_line_error(proc, "m.gif", "a picture ends in one of .jpeg, .jpg, .png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_mosaic_picture_without_mosaics_is_refused_before_anything_is_written(tmp_path):
+    root = tmp_path / "data"
+    make_kaggle_dir(root)  # random tiles: no two fit
+    proc = run_cli(tmp_path, "mosaic", str(root), "out.parquet", "--picture", "m.png")
+    assert_one_line_error(proc, str(root), "no mosaics to draw into m.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
