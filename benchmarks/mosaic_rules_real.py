@@ -25,7 +25,7 @@ from saltseg.io.figures import save_figure
 from saltseg.io.ids import take
 from saltseg.io.probs import load_probs
 from saltseg.mosaic.assemble import assemble
-from saltseg.mosaic.plot import mosaics_figure
+from saltseg.mosaic.plot import tileset_mosaics_figure
 from saltseg.mosaic.rules import oof_rule_effects
 from saltseg.postprocess import empty_unless_confident
 
@@ -64,9 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {r.variant} | {r.score:.4f} | {r.delta:+.4f} | {r.tiles_changed} |")
 
     if args.picture:
-        train = tiles.split("train")
-        masks = dict(zip(train.ids, np.asarray(train.masks, dtype=bool), strict=True))
-        fig, _ = mosaics_figure(layout, tiles.ids, np.asarray(tiles.images), masks, {}, n=3)
+        fig, _ = tileset_mosaics_figure(layout, tiles, n=3)
         save_figure(fig, args.picture, dpi=80)
         print(f"wrote {args.picture}")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from saltseg.data.tileset import TILE
+from saltseg.data.tileset import TILE, TileSet
 
 TRAIN_COLOUR = (230, 40, 40)  # RGB: train masks red
 TEST_COLOUR = (40, 200, 60)  # predicted test masks green
@@ -104,3 +104,22 @@ def mosaics_figure(
     fig.suptitle(legend, fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (sum(heights) + 0.6)))
     return fig, shown
+
+
+def tileset_mosaics_figure(
+    layout: pd.DataFrame,
+    tiles: TileSet,
+    test_mask_by_id: Mapping[str, np.ndarray] | None = None,
+    n: int = 4,
+) -> tuple[Figure, list[int]]:
+    """:func:`mosaics_figure` of a tile set: its train masks in red, ``test_mask_by_id`` (e.g. a
+    run's post-processed test masks) in green."""
+    train = tiles.split("train")
+    return mosaics_figure(
+        layout,
+        tiles.ids,
+        np.asarray(tiles.images),
+        dict(zip(train.ids, np.asarray(train.masks, bool), strict=True)),
+        test_mask_by_id or {},
+        n=n,
+    )

@@ -20,7 +20,7 @@ from saltseg.io.atomic import write_json
 from saltseg.io.figures import save_figure
 from saltseg.mosaic.assemble import MosaicOptions, assemble, summarize
 from saltseg.mosaic.layout import save_layout
-from saltseg.mosaic.plot import mosaics_figure
+from saltseg.mosaic.plot import tileset_mosaics_figure
 from saltseg.synth.generate import SynthOptions, generate
 
 logger = logging.getLogger(__name__)
@@ -102,9 +102,7 @@ def build_mosaic(
     if picture is not None:  # drawn before anything is written: no mosaics, no files
         if placed.empty:
             raise SaltsegError(f"{tiles}: no mosaics to draw into {picture}")
-        train = tile_set.split("train")
-        masks = dict(zip(train.ids, np.asarray(train.masks, bool), strict=True))
-        fig, shown = mosaics_figure(placed, tile_set.ids, np.asarray(tile_set.images), masks, {})
+        fig, shown = tileset_mosaics_figure(placed, tile_set)
     save_layout(placed, layout)
     if summary is not None:
         write_json(summary, facts)

@@ -20,7 +20,7 @@ from saltseg.io.masks import load_masks, save_masks
 from saltseg.io.probs import load_probs
 from saltseg.io.submission import read_answers, score_files, write_submission
 from saltseg.mosaic.layout import read_layout
-from saltseg.mosaic.plot import mosaics_figure
+from saltseg.mosaic.plot import tileset_mosaics_figure
 from saltseg.steps.blend import resolve_oof_settings
 
 logger = logging.getLogger(__name__)
@@ -132,15 +132,9 @@ def submission(
 
 def plot_mosaics(layout: PathLike, masks: PathLike, tiles: PathLike, png: PathLike) -> None:
     """Picture of the largest mosaics with train masks and post-processed test masks."""
-    tile_set = load_tileset(tiles)
-    train = tile_set.split("train")
     test_ids, test_masks = load_masks(masks)
-    fig, shown = mosaics_figure(
-        read_layout(layout),
-        tile_set.ids,
-        np.asarray(tile_set.images),
-        dict(zip(train.ids, train.masks, strict=True)),
-        dict(zip(test_ids, test_masks, strict=True)),
+    fig, shown = tileset_mosaics_figure(
+        read_layout(layout), load_tileset(tiles), dict(zip(test_ids, test_masks, strict=True))
     )
     save_figure(fig, png, dpi=90)
     logger.info("wrote %s (mosaics %s)", png, shown)
