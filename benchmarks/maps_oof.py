@@ -1,0 +1,107 @@
+"""The OOF metric of several folds' saved maps, as the blend step would score them.
+
+    python benchmarks/maps_oof.py DATA_DIR MAPS_DIR [MAPS_DIR ...] [--model NAME]
+
+Each MAPS_DIR is what ``benchmarks/recipe_fold.py --save-maps MAPS_DIR`` wrote for one fold
+(``<model>.npz``: ids, probabilities). Running recipe_fold.py once per fold (``--n-folds K
+--fold F``, several side by side) and then this script gives a K-fold OOF metric without the
+workflow's test predictions. ``DIR_A,DIR_B`` in place of one MAPS_DIR takes the mean of the
+runs' maps of one fold (e.g. two seeds: a two-model ensemble per fold). Prints a markdown
+table: the metric at 0.5 with its empty/salt split and the mean score per true salt coverage,
+at the threshold tuned on all the maps, then with the tuned ``empty_below``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from saltseg.blend import best_empty_below, best_threshold
+from saltseg.data.kaggle import read_tiles
+from saltseg.errors import SaltsegError
+from saltseg.metric import image_scores
+from saltseg.report import markdown_table
+
+COVERAGE = [(0.0, 0.01, "under 1%"), (0.01, 0.05, "1-5%"), (0.05, 0.25, "5-25%")]
+
+
+def load_maps(groups: list[str], model: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, probabilities) of all the folds' maps, one model's (the only one when None); a
+    group "A,B" is the mean of A's and B's maps of the same tiles."""
+    ids, probs = [], []
+    for group in groups:
+        names = group.split(",")
+        fold = [_read_maps(Path(d), model) for d in names]
+        for d, (other, _) in zip(names[1:], fold[1:], strict=True):
+            if not np.array_equal(other, fold[0][0]):
+                raise SaltsegError(f"{d}: its maps are of other tiles than {names[0]}'s")
+        ids.append(fold[0][0])
+        probs.append(np.mean([p for _, p in fold], axis=0))
+    all_ids = np.concatenate(ids)
+    if len(np.unique(all_ids)) != len(all_ids):
+        raise SaltsegError(f"{' '.join(groups)}: the folds' maps share tile ids")
+    return all_ids, np.concatenate(probs)
+
+
+def _read_maps(d: Path, model: str | None) -> tuple[np.ndarray, np.ndarray]:
+    files = sorted(d.glob("*.npz")) if model is None else [d / f"{model}.npz"]
+    if len(files) != 1 or not files[0].is_file():
+        raise SaltsegError(f"{d}: expected one maps file, found {[f.name for f in files]}")
+    with np.load(files[0]) as z:
+        return z["ids"].astype(str), z["probs"].astype(np.float32)
+
+
+def oof_table(truth: np.ndarray, probs: np.ndarray) -> dict:
+    """One row: the metric at 0.5 (empty/salt/coverage split), at the best threshold, then with
+    the best ``empty_below``, as the blend tunes them on OOF maps."""
+    empty = ~truth.any(axis=(1, 2))
+    cover = truth.mean(axis=(1, 2))
+    scores = image_scores(truth, probs > 0.5)
+    threshold, at_threshold = best_threshold(truth, probs)
+    level, at_level = best_empty_below(truth, probs, threshold)
+    row = {
+        "tiles": len(truth),
+        "metric": float(scores.mean()),
+        "empty": float(scores[empty].mean()),
+        "salt": float(scores[~empty].mean()),
+    }
+    for lo, hi, label in COVERAGE:
+        row[label] = float(scores[(cover > lo) & (cover <= hi)].mean())
+    row["over 25%"] = float(scores[cover > 0.25].mean())
+    return {
+        **row,
+        "threshold": threshold,
+        "metric_threshold": at_threshold,
+        "empty_below": level,
+        "metric_empty_below": at_level,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data_dir")
+    ap.add_argument("maps_dirs", nargs="+", help="one folder per fold; A,B: the mean of two")
+    ap.add_argument("--model", help="the maps file's name without .npz (default: the only one)")
+    args = ap.parse_args(argv)
+    try:
+        ids, probs = load_maps(args.maps_dirs, args.model)
+        tiles = read_tiles(args.data_dir).split("train")
+        index = pd.Index(tiles.ids.astype(str))
+        rows = index.get_indexer(ids)
+        if (rows < 0).any():
+            missing = ids[rows < 0][0]
+            raise SaltsegError(f"{args.data_dir}: no labelled tile {missing!r} of the maps")
+    except SaltsegError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    row = oof_table(tiles.masks[rows].astype(bool), probs)
+    print(markdown_table(pd.DataFrame([row]), floatfmt=".4f"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
