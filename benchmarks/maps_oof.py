@@ -8,7 +8,10 @@ Each MAPS_DIR is what ``benchmarks/recipe_fold.py --save-maps MAPS_DIR`` wrote f
 workflow's test predictions. ``DIR_A,DIR_B`` in place of one MAPS_DIR takes the mean of the
 runs' maps of one fold (e.g. two seeds: a two-model ensemble per fold). Prints a markdown
 table: the metric at 0.5 with its empty/salt split and the mean score per true salt coverage,
-at the threshold tuned on all the maps, then with the tuned ``empty_below``.
+at the threshold tuned on all the maps, then with the tuned ``empty_below``. With
+``--mosaic-rules`` also each mosaic rule's effect after those two, fold by fold, the other folds'
+true masks governing each fold (as benchmarks/mosaic_rules_real.py does for a run folder; the
+mosaics are assembled from all of DATA_DIR's tiles).
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from saltseg.blend import best_empty_below, best_threshold
 from saltseg.data.kaggle import read_tiles
 from saltseg.errors import SaltsegError
 from saltseg.metric import image_scores
+from saltseg.mosaic.assemble import assemble
+from saltseg.mosaic.rules import oof_rule_effects
+from saltseg.postprocess import empty_unless_confident
 from saltseg.report import markdown_table
 
 COVERAGE = [(0.0, 0.01, "under 1%"), (0.01, 0.05, "1-5%"), (0.05, 0.25, "5-25%")]
 
 
-def load_maps(groups: list[str], model: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, probabilities) of all the folds' maps, one model's (the only one when None); a
-    group "A,B" is the mean of A's and B's maps of the same tiles."""
+def load_maps(groups: list[str], model: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, probabilities, folds) of all the folds' maps, one model's (the only one when None);
+    a group "A,B" is the mean of A's and B's maps of the same tiles; group k is fold k."""
     ids, probs = [], []
     for group in groups:
         names = group.split(",")
@@ -44,7 +50,8 @@ def load_maps(groups: list[str], model: str | None) -> tuple[np.ndarray, np.ndar
     all_ids = np.concatenate(ids)
     if len(np.unique(all_ids)) != len(all_ids):
         raise SaltsegError(f"{' '.join(groups)}: the folds' maps share tile ids")
-    return all_ids, np.concatenate(probs)
+    folds = np.concatenate([np.full(len(i), k) for k, i in enumerate(ids)])
+    return all_ids, np.concatenate(probs), folds
 
 
 def _read_maps(d: Path, model: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -86,10 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("data_dir")
     ap.add_argument("maps_dirs", nargs="+", help="one folder per fold; A,B: the mean of two")
     ap.add_argument("--model", help="the maps file's name without .npz (default: the only one)")
+    ap.add_argument("--mosaic-rules", action="store_true", help="also each mosaic rule's effect")
     args = ap.parse_args(argv)
     try:
-        ids, probs = load_maps(args.maps_dirs, args.model)
-        tiles = read_tiles(args.data_dir).split("train")
+        ids, probs, folds = load_maps(args.maps_dirs, args.model)
+        all_tiles = read_tiles(args.data_dir)
+        tiles = all_tiles.split("train")
         index = pd.Index(tiles.ids.astype(str))
         rows = index.get_indexer(ids)
         if (rows < 0).any():
@@ -98,8 +107,19 @@ def main(argv: list[str] | None = None) -> int:
     except SaltsegError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    row = oof_table(tiles.masks[rows].astype(bool), probs)
+    truth = tiles.masks[rows].astype(bool)
+    row = oof_table(truth, probs)
     print(markdown_table(pd.DataFrame([row]), floatfmt=".4f"))
+    if args.mosaic_rules:
+        masks = probs > row["threshold"]
+        if row["empty_below"] is not None:
+            masks = empty_unless_confident(probs, masks, row["empty_below"])
+        layout = assemble(np.asarray(all_tiles.images), all_tiles.ids)
+        effects = oof_rule_effects(layout, ids, folds, truth, masks)
+        placed = int(np.isin(ids, layout["id"]).sum())
+        print(f"\nmosaic rules after threshold {row['threshold']} and empty_below "
+              f"{row['empty_below']} ({placed} of the tiles in a mosaic):")  # fmt: skip
+        print(markdown_table(effects, floatfmt=".4f"))
     return 0
 
 
