@@ -1,6 +1,6 @@
 """The OOF metric of several folds' saved maps, as the blend step would score them.
 
-    python benchmarks/maps_oof.py DATA_DIR MAPS_DIR [MAPS_DIR ...] [--model NAME]
+    python benchmarks/maps_oof.py DATA_DIR MAPS_DIR [MAPS_DIR ...] [--model NAME] [--mosaic-rules]
 
 Each MAPS_DIR is what ``benchmarks/recipe_fold.py --save-maps MAPS_DIR`` wrote for one fold
 (``<model>.npz``: ids, probabilities). Running recipe_fold.py once per fold (``--n-folds K
