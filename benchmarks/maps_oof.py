@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from saltseg.blend import best_empty_below, best_threshold
+from saltseg.blend import score_row
 from saltseg.data.kaggle import read_tiles
 from saltseg.errors import SaltsegError
 from saltseg.metric import image_scores
@@ -63,28 +63,19 @@ def _read_maps(d: Path, model: str | None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def oof_table(truth: np.ndarray, probs: np.ndarray) -> dict:
-    """One row: the metric at 0.5 (empty/salt/coverage split), at the best threshold, then with
-    the best ``empty_below``, as the blend tunes them on OOF maps."""
+    """One row: the metric at 0.5 (empty/salt/coverage split), then the blend's own score row
+    (the best threshold, then the best ``empty_below``, as it tunes them on OOF maps)."""
     empty = ~truth.any(axis=(1, 2))
     cover = truth.mean(axis=(1, 2))
     scores = image_scores(truth, probs > 0.5)
-    threshold, at_threshold = best_threshold(truth, probs)
-    level, at_level = best_empty_below(truth, probs, threshold)
-    row = {
-        "tiles": len(truth),
-        "metric": float(scores.mean()),
-        "empty": float(scores[empty].mean()),
-        "salt": float(scores[~empty].mean()),
-    }
+    row = {"empty": float(scores[empty].mean()), "salt": float(scores[~empty].mean())}
     for lo, hi, label in COVERAGE:
         row[label] = float(scores[(cover > lo) & (cover <= hi)].mean())
     row["over 25%"] = float(scores[cover > 0.25].mean())
-    return {
-        **row,
-        "threshold": threshold,
-        "metric_threshold": at_threshold,
-        "empty_below": level,
-        "metric_empty_below": at_level,
+    blend = score_row("maps", 1.0, truth, probs)
+    tuned = ("best_threshold", "best_score", "best_empty_below", "empty_below_score")
+    return {"tiles": blend["images"], "metric": blend["oof_score"], **row} | {
+        k: blend[k] for k in tuned
     }
 
 
@@ -98,27 +89,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ids, probs, folds = load_maps(args.maps_dirs, args.model)
         all_tiles = read_tiles(args.data_dir)
-        tiles = all_tiles.split("train")
-        index = pd.Index(tiles.ids.astype(str))
-        rows = index.get_indexer(ids)
-        if (rows < 0).any():
-            missing = ids[rows < 0][0]
-            raise SaltsegError(f"{args.data_dir}: no labelled tile {missing!r} of the maps")
+        truth = all_tiles.train_masks(ids)
     except SaltsegError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    truth = tiles.masks[rows].astype(bool)
     row = oof_table(truth, probs)
     print(markdown_table(pd.DataFrame([row]), floatfmt=".4f"))
     if args.mosaic_rules:
-        masks = probs > row["threshold"]
-        if row["empty_below"] is not None:
-            masks = empty_unless_confident(probs, masks, row["empty_below"])
+        threshold, level = row["best_threshold"], row["best_empty_below"]
+        masks = probs > threshold
+        if not np.isnan(level):
+            masks = empty_unless_confident(probs, masks, level)
         layout = assemble(np.asarray(all_tiles.images), all_tiles.ids)
         effects = oof_rule_effects(layout, ids, folds, truth, masks)
         placed = int(np.isin(ids, layout["id"]).sum())
-        print(f"\nmosaic rules after threshold {row['threshold']} and empty_below "
-              f"{row['empty_below']} ({placed} of the tiles in a mosaic):")  # fmt: skip
+        print(f"\nmosaic rules after threshold {threshold} and empty_below {level} "
+              f"({placed} of the tiles in a mosaic):")  # fmt: skip
         print(markdown_table(effects, floatfmt=".4f"))
     return 0
 
