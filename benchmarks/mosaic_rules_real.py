@@ -3,12 +3,13 @@
     python benchmarks/mosaic_rules_real.py ../shared/data/tgs-public RUN_DIR [--picture OUT.jpg]
 
 DATA_DIR holds all the tiles (the mosaics are assembled from every one of them); RUN_DIR is a
-finished run of stage 1 or later on its labelled tiles (it reads results/<stage>/blend/oof.npz,
-or results/final/oof.npz with ``--stage final``, and results/data/folds.parquet). Each fold's
-out-of-fold masks (``--threshold``, 0.5; with ``--empty-below LEVEL`` the tiles without a pixel
-at LEVEL emptied first, as post-processing does) get the rules, with the other folds' true
-masks governing them, and the OOF metric per rule variant is printed as a markdown table.
-``--picture`` also draws the largest real mosaics with the train masks.
+finished run of stage 1 or later on its labelled tiles (it reads results/<stage>/oof.npz:
+stage1/blend by default, ``--stage final`` the final blend, as benchmarks/oof_losses.py names
+them; and results/data/folds.parquet). Each fold's out-of-fold masks (``--threshold``, 0.5;
+with ``--empty-below LEVEL`` the tiles without a pixel at LEVEL emptied first, as
+post-processing does) get the rules, with the other folds' true masks governing them, and the
+OOF metric per rule variant is printed as a markdown table. ``--picture`` also draws the
+largest real mosaics with the train masks.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data_dir")
     ap.add_argument("run_dir")
-    ap.add_argument("--stage", default="stage1", help="a stage's blend (stage1), or final")
+    ap.add_argument("--stage", default="stage1/blend", help="final, or a stage's blend")
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--empty-below", type=float, help="postprocess.empty_below's level (off)")
     ap.add_argument("--picture", help="write the largest mosaics here (.jpg or .png)")
@@ -44,8 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     tiles = read_tiles(args.data_dir)
     layout = assemble(np.asarray(tiles.images), tiles.ids)
     results = Path(args.run_dir) / "results"
-    stage_dir = results / "final" if args.stage == "final" else results / args.stage / "blend"
-    oof_path = stage_dir / "oof.npz"
+    oof_path = results / args.stage / "oof.npz"
     ids, probs = load_probs(oof_path)
     ids = ids.astype(str)
     folds_path = results / "data" / "folds.parquet"
