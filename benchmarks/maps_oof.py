@@ -28,8 +28,7 @@ from saltseg.data.kaggle import read_tiles
 from saltseg.errors import SaltsegError
 from saltseg.metric import image_scores
 from saltseg.mosaic.assemble import assemble
-from saltseg.mosaic.rules import oof_rule_effects
-from saltseg.postprocess import empty_unless_confident
+from saltseg.postprocess import oof_mosaic_rule_effects
 from saltseg.report import markdown_table
 
 COVERAGE = [(0.0, 0.01, "under 1%"), (0.01, 0.05, "1-5%"), (0.05, 0.25, "5-25%")]
@@ -97,11 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(pd.DataFrame([row]), floatfmt=".4f"))
     if args.mosaic_rules:
         threshold, level = row["best_threshold"], row["best_empty_below"]
-        masks = probs > threshold
-        if not np.isnan(level):
-            masks = empty_unless_confident(probs, masks, level)
         layout = assemble(np.asarray(all_tiles.images), all_tiles.ids)
-        effects = oof_rule_effects(layout, ids, folds, truth, masks)
+        effects = oof_mosaic_rule_effects(layout, ids, folds, truth, probs, threshold, level)
         placed = int(np.isin(ids, layout["id"]).sum())
         print(f"\nmosaic rules after threshold {threshold} and empty_below {level} "
               f"({placed} of the tiles in a mosaic):")  # fmt: skip

@@ -27,8 +27,7 @@ from saltseg.io.ids import take
 from saltseg.io.probs import load_probs
 from saltseg.mosaic.assemble import assemble
 from saltseg.mosaic.plot import tileset_mosaics_figure
-from saltseg.mosaic.rules import oof_rule_effects
-from saltseg.postprocess import empty_unless_confident
+from saltseg.postprocess import oof_mosaic_rule_effects
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,10 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     folds = read_folds(folds_path)
     fold = take(folds_path, folds["id"], folds["fold"].to_numpy(), ids)
     truth = tiles.train_masks(ids)
-    masks = probs > args.threshold
-    if args.empty_below is not None:
-        masks = empty_unless_confident(probs, masks, args.empty_below)
-    table = oof_rule_effects(layout, ids, fold, truth, masks)
+    table = oof_mosaic_rule_effects(
+        layout, ids, fold, truth, probs, args.threshold, args.empty_below
+    )
     placed = int(np.isin(ids, layout["id"]).sum())
     print(f"{len(ids)} out-of-fold tiles, {placed} of them in a mosaic; "
           f"threshold {args.threshold}, empty_below {args.empty_below}")  # fmt: skip

@@ -9,7 +9,9 @@ answers); and the wall time per rule from the benchmark files. ``--minutes`` is 
 time, when measured outside (benchmarks/real_cpu.sh does). ``--answers`` (the run's
 ``data.answers``, e.g. a held-out split's) adds the held-out score of every stage's blend and
 of the final blend, before post-processing, at 0.5, at the blend's OOF threshold and with its
-OOF empty_below level too: what each stage adds on tiles that no stage trained on.
+OOF empty_below level too: what each stage adds on tiles that no stage trained on. Under the
+OOF table, each blend at its OOF threshold and empty_below over all the labelled tiles, the
+blank ones (which have no fold) predicted empty as the blank-tile rule predicts them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,29 @@ def oof_row(name: str, path: Path, tile_set) -> dict:
         "empty": scores[empty].mean() if empty.any() else np.nan,
         "non_empty": scores[~empty].mean() if (~empty).any() else np.nan,
     }
+
+
+def all_labelled_line(name: str, blend_dir: Path, tile_set) -> str:
+    """The OOF metric of a blend at its OOF threshold and empty_below over every labelled tile,
+    the blank ones (out of the folds) scored as predicted empty."""
+    ids, maps = load_probs(blend_dir / "oof.npz")
+    threshold = read_oof_threshold(blend_dir / "scores.csv")
+    level = read_oof_empty_below(blend_dir / "scores.csv")
+    masks = maps > threshold
+    if level is not None:
+        masks = empty_unless_confident(maps, masks, level)
+    rows, _ = id_rows(tile_set.ids, ids.astype(str))
+    scores = image_scores(np.asarray(tile_set.masks[rows]), masks)
+    train = tile_set.rows_of("train")
+    blank = train[tile_set.table["blank"].to_numpy(dtype=bool)[train]]
+    blank_truth = np.asarray(tile_set.masks[blank])
+    blank_scores = image_scores(blank_truth, np.zeros_like(blank_truth, dtype=bool))
+    total = (scores.sum() + blank_scores.sum()) / (len(scores) + len(blank_scores))
+    return (
+        f"{name} over all {len(scores) + len(blank)} labelled tiles, the {len(blank)} blank ones "
+        f"predicted empty (mean {blank_scores.mean():.3f} there): {total:.4f} at its OOF threshold "
+        f"{threshold:g} and empty_below {level}, against {scores.mean():.4f} without them"
+    )
 
 
 def heldout_row(name: str, blend_dir: Path, answers: Path) -> dict:
@@ -97,6 +122,12 @@ def main(argv: list[str] | None = None) -> None:
     if rows:
         print("OOF metric at threshold 0.5 (before post-processing):\n")
         print(markdown_table(pd.DataFrame(rows)))
+        blends = [(f"{stage} blend", results / stage / "blend") for stage in stages]
+        blends.append(("final blend", results / "final"))
+        print()
+        for name, d in blends:
+            if (d / "oof.npz").exists() and (d / "scores.csv").exists():
+                print(all_labelled_line(name, d, tile_set))
     else:
         print(f"{results}: no stage has blended its folds yet")
     if args.answers is not None:
@@ -128,4 +159,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SaltsegError as e:
+        raise SystemExit(f"error: {e}") from None

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from saltseg import metric
 from saltseg.errors import SaltsegError
-from saltseg.mosaic.rules import apply_mosaic_rules
+from saltseg.mosaic.rules import apply_mosaic_rules, oof_rule_effects
 from saltseg.options import Bool, Int, Number, Options
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,24 @@ def empty_unless_confident(probs: np.ndarray, masks: np.ndarray, level: float) -
     out = np.array(masks, dtype=bool)
     out[np.asarray(probs).reshape(len(out), -1).max(axis=1) < level] = False
     return out
+
+
+def oof_mosaic_rule_effects(
+    layout: pd.DataFrame,
+    ids: np.ndarray,
+    folds: np.ndarray,
+    truth: np.ndarray,
+    probs: np.ndarray,
+    threshold: float,
+    empty_below: float | None = None,
+) -> pd.DataFrame:
+    """Each mosaic rule's effect on out-of-fold maps (:func:`oof_rule_effects`), the maps first
+    binarised as :func:`postprocess` does before the rules: ``threshold``, then ``empty_below``
+    (None or NaN: off)."""
+    masks = np.asarray(probs) > threshold
+    if empty_below is not None and not np.isnan(empty_below):
+        masks = empty_unless_confident(probs, masks, empty_below)
+    return oof_rule_effects(layout, ids, folds, truth, masks)
 
 
 def _check_mosaic(mosaic: Mapping | None) -> Mapping:

@@ -14,6 +14,7 @@ from saltseg.postprocess import (
     MosaicRules,
     PostprocessConfig,
     ablation,
+    oof_mosaic_rule_effects,
     postprocess,
     remove_small_components,
 )
@@ -198,6 +199,28 @@ def test_ablation_with_mosaic_enabled_switches_each_part(fake_mosaic) -> None:
     kws = [call[-1] for call in fake_mosaic]
     assert {"vertical": False, "empty_below_full_salt": False} in kws
     assert {"vertical": True, "empty_below_full_salt": True} in kws
+
+
+def test_oof_mosaic_rule_effects_binarise_as_postprocess_does_before_the_rules() -> None:
+    # a (fold 0) is vertical salt and governs b (fold 1) below it, whose map is weak
+    vertical = np.zeros((S, S), np.float32)
+    vertical[:, :40] = 1.0
+    layout = pd.DataFrame({"id": ["a", "b"], "mosaic": 0, "row": [0, 1], "col": 0})
+    truth = np.stack([vertical, vertical]).astype(bool)
+    probs = np.stack([0.9 * vertical, 0.6 * vertical])
+    ids, folds = np.array(["a", "b"]), np.array([0, 1])
+
+    def effects(threshold, empty_below):
+        table = oof_mosaic_rule_effects(layout, ids, folds, truth, probs, threshold, empty_below)
+        return table.set_index("variant")
+
+    # at 0.5 both tiles are right already: the rule changes nothing
+    assert effects(0.5, None).loc["vertical", "tiles_changed"] == 0
+    assert effects(0.5, float("nan")).loc["no mosaic rules", "score"] == 1.0
+    # empty_below 0.7 empties b first; the rule then gives it a's last row back
+    table = effects(0.5, 0.7)
+    assert table.loc["no mosaic rules", "score"] == 0.5
+    assert table.loc["vertical", "score"] == 1.0 and table.loc["vertical", "tiles_changed"] == 1
 
 
 def test_config_parse() -> None:

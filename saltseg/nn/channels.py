@@ -6,7 +6,9 @@
 - ramp: the row position 0 (top) .. 1 (bottom), coordconv style;
 - image_ramp: grey value in [0, 1] times the ramp (1st-place model B);
 - image_tile: grey value standardised with the tile's own mean and spread (the real tiles'
-  brightness and contrast differ even between neighbours of one section).
+  brightness and contrast differ even between neighbours of one section);
+- envelope: the amplitude envelope of each trace (column), a classic seismic attribute (salt
+  interiors reflect weakly, its top strongly), standardised per tile like image_tile.
 Channels are built per batch on the compute device from uint8 (4x less to transfer than float).
 """
 
@@ -43,9 +45,30 @@ def build_channels(images: torch.Tensor, z: torch.Tensor, names: Sequence[str]) 
         elif name == "image_ramp":
             planes.append(grey * ramp)
         elif name == "image_tile":
-            mean = grey.mean(dim=(1, 2), keepdim=True)
-            std = grey.std(dim=(1, 2), keepdim=True).clamp_min(TILE_STD_FLOOR)
-            planes.append((grey - mean) / std)
+            planes.append(_standardise_per_tile(grey))
+        elif name == "envelope":
+            planes.append(_standardise_per_tile(trace_envelope(grey)))
         else:
             raise ValueError(f"unknown channel {name!r} (choose from {', '.join(CHANNELS)})")
     return torch.stack(planes, dim=1).contiguous()
+
+
+def _standardise_per_tile(x: torch.Tensor) -> torch.Tensor:
+    mean = x.mean(dim=(1, 2), keepdim=True)
+    std = x.std(dim=(1, 2), keepdim=True).clamp_min(TILE_STD_FLOOR)
+    return (x - mean) / std
+
+
+def trace_envelope(grey: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) grey values -> the magnitude of each column's analytic signal (Hilbert transform
+    along H). Each trace is centred, and mirrored below itself before the FFT so that its ends do
+    not wrap onto each other."""
+    x = grey - grey.mean(dim=1, keepdim=True)
+    h = x.shape[1]
+    x = torch.cat([x, x.flip(1)], dim=1)
+    n = 2 * h
+    weights = torch.zeros(n, device=x.device)
+    weights[0] = weights[n // 2] = 1.0
+    weights[1 : n // 2] = 2.0
+    analytic = torch.fft.ifft(torch.fft.fft(x, dim=1) * weights.view(1, n, 1), dim=1)
+    return analytic[:, :h].abs()

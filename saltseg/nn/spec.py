@@ -31,7 +31,7 @@ ARCHS = (
     "Segformer",
     "DPT",
 )
-CHANNELS = ("image", "depth", "ramp", "image_ramp", "image_tile")
+CHANNELS = ("image", "depth", "ramp", "image_ramp", "image_tile", "envelope")
 LOSSES = ("bce", "dice", "lovasz", "lovasz_elu", "lovasz_symmetric")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 SCHEDULES = ("constant", "cosine", "plateau")
