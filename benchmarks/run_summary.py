@@ -58,7 +58,10 @@ def all_labelled_line(name: str, blend_dir: Path, tile_set) -> str:
     the blank ones (out of the folds) scored as predicted empty."""
     ids, maps = load_probs(blend_dir / "oof.npz")
     threshold = read_oof_threshold(blend_dir / "scores.csv")
-    level = read_oof_empty_below(blend_dir / "scores.csv")
+    try:
+        level = read_oof_empty_below(blend_dir / "scores.csv")
+    except SaltsegError:  # a table of an older run, without the column
+        level = None
     masks = maps > threshold
     if level is not None:
         masks = empty_unless_confident(maps, masks, level)

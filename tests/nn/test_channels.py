@@ -55,7 +55,6 @@ def test_trace_envelope_follows_each_traces_amplitude_and_not_its_phase():
     envelope = trace_envelope(grey)[0]
     inner = slice(10, 91)  # the ends see the mirrored trace
     assert (envelope[inner] - amplitude[inner]).abs().max() < 0.02
-    assert (envelope[inner, 1] - amplitude[inner, 1]).abs().max() < 0.02
     # a constant trace has no envelope; a brighter copy of a tile has the same one
     assert trace_envelope(torch.full((1, 101, 4), 0.7)).abs().max() < 1e-6
     assert torch.allclose(trace_envelope(grey + 0.1), envelope, atol=1e-5)
