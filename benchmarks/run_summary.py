@@ -30,7 +30,7 @@ from saltseg.io.ids import id_rows
 from saltseg.io.probs import load_probs
 from saltseg.io.submission import read_answers
 from saltseg.metric import image_scores
-from saltseg.postprocess import empty_unless_confident
+from saltseg.postprocess import binarise
 from saltseg.report import markdown_table, rule_times
 from saltseg.steps.blend import read_oof_empty_below, read_oof_threshold
 from saltseg.steps.report import benchmark_seconds
@@ -62,9 +62,7 @@ def all_labelled_line(name: str, blend_dir: Path, tile_set) -> str:
         level = read_oof_empty_below(blend_dir / "scores.csv")
     except SaltsegError:  # a table of an older run, without the column
         level = None
-    masks = maps > threshold
-    if level is not None:
-        masks = empty_unless_confident(maps, masks, level)
+    masks = binarise(maps, threshold, level)
     rows, _ = id_rows(tile_set.ids, ids.astype(str))
     scores = image_scores(np.asarray(tile_set.masks[rows]), masks)
     train = tile_set.rows_of("train")
@@ -98,9 +96,7 @@ def heldout_row(name: str, blend_dir: Path, answers: Path) -> dict:
         level = read_oof_empty_below(blend_dir / "scores.csv")
     except SaltsegError:  # a table of an older run, without the column (read_oof_threshold
         return row  # above has checked the rest of the table)
-    masks = maps[at] > threshold
-    if level is not None:
-        masks = empty_unless_confident(maps[at], masks, level)
+    masks = binarise(maps[at], threshold, level)
     row["with OOF empty_below"] = image_scores(truth, masks).mean()
     row["empty_below"] = np.nan if level is None else level
     return row
@@ -122,11 +118,11 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(oof_row(f"{stage} blend", results / stage / "blend" / "oof.npz", tile_set))
     if (results / "final" / "oof.npz").exists():
         rows.append(oof_row("final blend", results / "final" / "oof.npz", tile_set))
+    blends = [(f"{stage} blend", results / stage / "blend") for stage in stages]
+    blends.append(("final blend", results / "final"))
     if rows:
         print("OOF metric at threshold 0.5 (before post-processing):\n")
         print(markdown_table(pd.DataFrame(rows)))
-        blends = [(f"{stage} blend", results / stage / "blend") for stage in stages]
-        blends.append(("final blend", results / "final"))
         print()
         for name, d in blends:
             if (d / "oof.npz").exists() and (d / "scores.csv").exists():
@@ -134,8 +130,6 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"{results}: no stage has blended its folds yet")
     if args.answers is not None:
-        blends = [(f"{stage} blend", results / stage / "blend") for stage in stages]
-        blends.append(("final blend", results / "final"))
         held = [heldout_row(n, d, args.answers) for n, d in blends if (d / "test.npz").exists()]
         print("\nHeld-out score (answered test tiles, before post-processing):\n")
         print(markdown_table(pd.DataFrame(held)))

@@ -102,6 +102,15 @@ def empty_unless_confident(probs: np.ndarray, masks: np.ndarray, level: float) -
     return out
 
 
+def binarise(probs: np.ndarray, threshold: float, empty_below: float | None = None) -> np.ndarray:
+    """Masks of ``probs`` at ``threshold``, then :func:`empty_unless_confident` at
+    ``empty_below`` (None or NaN: off): the first two steps of :func:`postprocess`."""
+    masks = np.asarray(probs) > threshold
+    if empty_below is not None and not np.isnan(empty_below):
+        masks = empty_unless_confident(probs, masks, empty_below)
+    return masks
+
+
 def oof_mosaic_rule_effects(
     layout: pd.DataFrame,
     ids: np.ndarray,
@@ -114,10 +123,7 @@ def oof_mosaic_rule_effects(
     """Each mosaic rule's effect on out-of-fold maps (:func:`oof_rule_effects`), the maps first
     binarised as :func:`postprocess` does before the rules: ``threshold``, then ``empty_below``
     (None or NaN: off)."""
-    masks = np.asarray(probs) > threshold
-    if empty_below is not None and not np.isnan(empty_below):
-        masks = empty_unless_confident(probs, masks, empty_below)
-    return oof_rule_effects(layout, ids, folds, truth, masks)
+    return oof_rule_effects(layout, ids, folds, truth, binarise(probs, threshold, empty_below))
 
 
 def _check_mosaic(mosaic: Mapping | None) -> Mapping:

@@ -14,6 +14,7 @@ from saltseg.postprocess import (
     MosaicRules,
     PostprocessConfig,
     ablation,
+    binarise,
     oof_mosaic_rule_effects,
     postprocess,
     remove_small_components,
@@ -199,6 +200,16 @@ def test_ablation_with_mosaic_enabled_switches_each_part(fake_mosaic) -> None:
     kws = [call[-1] for call in fake_mosaic]
     assert {"vertical": False, "empty_below_full_salt": False} in kws
     assert {"vertical": True, "empty_below_full_salt": True} in kws
+
+
+def test_binarise_thresholds_then_empties_tiles_without_a_confident_pixel() -> None:
+    probs = empty_maps(2)
+    probs[0, :5, :5] = 0.6
+    probs[1, :5, :5] = 0.9
+    for off in (None, float("nan")):
+        assert binarise(probs, 0.5, off).reshape(2, -1).sum(axis=1).tolist() == [25, 25]
+    assert binarise(probs, 0.7).reshape(2, -1).sum(axis=1).tolist() == [0, 25]
+    assert binarise(probs, 0.5, 0.8).reshape(2, -1).sum(axis=1).tolist() == [0, 25]
 
 
 def test_oof_mosaic_rule_effects_binarise_as_postprocess_does_before_the_rules() -> None:
