@@ -1,6 +1,6 @@
 """Mosaic variants on a folder of real tiles, measured without a truth layout.
 
-    python benchmarks/mosaic_real.py ../shared/data/tgs-public            # the README's table
+    python benchmarks/mosaic_real.py ../shared/data/tgs-public            # docs/mosaics.md's table
     python benchmarks/mosaic_real.py DIR --variant '{"smooth": 0.5}'       # one more row
     python benchmarks/mosaic_real.py SYNTH_DIR     # a synthetic set: + the truth's wrong pairs
 

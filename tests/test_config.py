@@ -28,7 +28,8 @@ def test_every_shipped_config_parses_and_round_trips(path):
 
 
 def test_cpu_yaml_runs_six_folds_of_stage1_on_one_thread_each():
-    # config/cpu.yaml spends its minutes on six stage-1 folds (measured on real tiles: README).
+    # config/cpu.yaml spends its minutes on six stage-1 folds (measured on real tiles:
+    # docs/real_data.md).
     filled = workflow_config(load(REPO / "config" / "cpu.yaml"), "cpu.yaml")
     assert list(filled["stages"]) == ["stage1"] and filled["folds"]["n_folds"] == 6
     assert filled["runtime"]["threads"] == 1

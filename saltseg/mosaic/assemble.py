@@ -74,7 +74,7 @@ class MosaicOptions(Options):
     )
     # A last pass with the ratio test among the sides still free (a tile whose side is already
     # placed is no rival), at this fixed threshold (the adaptive one saturates there); None: off.
-    # Real tiles: 0.3 places 5,045 against 4,967 at the same flip-test estimate (README).
+    # Real tiles: 0.3 places 5,045 against 4,967 at the same flip-test estimate (docs/mosaics.md).
     free_ratio: Annotated[Number, Field(gt=0, lt=1)] | None = None
     block: Annotated[Int, Field(ge=1)] = 1024  # distance rows at a time (memory ~ block x N x 12 B)
 
@@ -203,7 +203,8 @@ def _nearest(
     is_self = (pos < len(ki)) & (ki[np.minimum(pos, len(ki) - 1)] == qi)
     # Blocks run side by side, each product on one BLAS thread: the passes over each block
     # that pick the best two are single-threaded in NumPy, so blocks in parallel keep every
-    # core busy (README, "Mosaics"); NumPy releases the GIL in the product and the reductions.
+    # core busy (docs/mosaics.md, "Speed"); NumPy releases the GIL in the product and the
+    # reductions.
     # As many blocks as BLAS would use threads (OMP_NUM_THREADS and the like set the limit),
     # sharing the ``block`` rows, so that memory stays as it was with one.
     workers = max(1, min(_blas_threads(), -(-len(qi) // block)))

@@ -286,16 +286,17 @@ class TrainSpec(Options):
     # bilinear) against the true mask. With a resize, a perfect network on the network grid
     # scores only 0.958 on the real salt tiles at 56 px (the thresholded truth's round trip);
     # "tile" lets it learn the sub-pixel boundary the 101-px metric scores. On the real tiles it
-    # led after 16 epochs, not after 50 (README, "The loss on the tile").
+    # led after 16 epochs, not after 50 (docs/real_data.md, "The loss on the tile").
     loss_at: choice(*LOSS_GRIDS) = "network"
     # An exponential moving average of the weights (and BatchNorm statistics), updated after
     # every optimizer step with this decay (0.999: about the last 1,000 steps) and saved as the
     # snapshot "ema" (predict with ``snapshots: ema``); null: none.
     ema: Annotated[Number, Field(gt=0.0, lt=1.0)] | None = None
-    # Tiles with under ``below`` salt lose a third of the real OOF metric (README, "Where the OOF
-    # metric is lost"); this draws them ``weight`` times as often. null: every tile equally often.
-    # On a real fold, weights 2 and 4 scored 0.726 and 0.722 against 0.729 (README, "Drawing the
-    # small bodies more often"): the small bodies did not gain, the other tiles lost.
+    # Tiles with under ``below`` salt lose a third of the real OOF metric (docs/real_data.md,
+    # "Where the OOF metric is lost"); this draws them ``weight`` times as often. null: every
+    # tile equally often. On a real fold, weights 2 and 4 scored 0.726 and 0.722 against 0.729
+    # (docs/real_data.md, "Drawing the small bodies more often"): the small bodies did not gain,
+    # the other tiles lost.
     small_salt: SmallSaltSpec | None = None
 
     @model_validator(mode="before")

@@ -74,7 +74,7 @@ class SynthOptions(Options):
     # tiles written (the others are left out, truth layout included).
     keep_fraction: Annotated[Number, Field(gt=0.0, le=1.0)] = 1.0
     # Independent Gaussian grey-level noise per pixel of every non-blank tile, which makes seams
-    # as far apart as the real ones (saltseg mosaic's descriptor distance; README, "Mosaics").
+    # as far apart as the real ones (saltseg mosaic's descriptor distance; docs/mosaics.md).
     tile_noise: Annotated[Number, Field(ge=0.0)] = 0.0
 
 
