@@ -6,9 +6,10 @@ Each MAPS_DIR is what ``benchmarks/recipe_fold.py --save-maps MAPS_DIR`` wrote f
 (``<model>.npz``: ids, probabilities). Running recipe_fold.py once per fold (``--n-folds K
 --fold F``, several side by side) and then this script gives a K-fold OOF metric without the
 workflow's test predictions. ``DIR_A,DIR_B`` in place of one MAPS_DIR takes the mean of the
-runs' maps of one fold (e.g. two seeds: a two-model ensemble per fold). Prints a markdown
-table: the metric at 0.5 with its empty/salt split and the mean score per true salt coverage,
-at the threshold tuned on all the maps, then with the tuned ``empty_below``. With
+runs' maps of one fold (e.g. two seeds: a two-model ensemble per fold). A workflow run's fold
+folder (``RUN/results/stage1/models/MODEL/foldF``) serves as a MAPS_DIR too (its ``oof.npz``).
+Prints a markdown table: the metric at 0.5 with its empty/salt split and the mean score per true
+salt coverage, at the threshold tuned on all the maps, then with the tuned ``empty_below``. With
 ``--mosaic-rules`` also each mosaic rule's effect after those two, fold by fold, the other folds'
 true masks governing each fold (as benchmarks/mosaic_rules_real.py does for a run folder; the
 mosaics are assembled from all of DATA_DIR's tiles).
@@ -26,6 +27,7 @@ import pandas as pd
 from saltseg.blend import score_row
 from saltseg.data.kaggle import read_tiles
 from saltseg.errors import SaltsegError
+from saltseg.io.probs import dequantize
 from saltseg.metric import image_scores
 from saltseg.mosaic.assemble import assemble
 from saltseg.postprocess import oof_mosaic_rule_effects
@@ -54,11 +56,17 @@ def load_maps(groups: list[str], model: str | None) -> tuple[np.ndarray, np.ndar
 
 
 def _read_maps(d: Path, model: str | None) -> tuple[np.ndarray, np.ndarray]:
-    files = sorted(d.glob("*.npz")) if model is None else [d / f"{model}.npz"]
+    if model is None and (d / "oof.npz").is_file():  # a workflow run's fold folder
+        files = [d / "oof.npz"]
+    else:
+        files = sorted(d.glob("*.npz")) if model is None else [d / f"{model}.npz"]
     if len(files) != 1 or not files[0].is_file():
         raise SaltsegError(f"{d}: expected one maps file, found {[f.name for f in files]}")
     with np.load(files[0]) as z:
-        return z["ids"].astype(str), z["probs"].astype(np.float32)
+        probs = z["probs"]
+        # recipe_fold.py saves float32; the workflow's oof.npz quantized to uint8 (saltseg.io.probs)
+        maps = dequantize(probs) if probs.dtype == np.uint8 else probs.astype(np.float32)
+        return z["ids"].astype(str), maps
 
 
 def oof_table(truth: np.ndarray, probs: np.ndarray) -> dict:
