@@ -27,7 +27,7 @@ import pandas as pd
 from saltseg.blend import score_row
 from saltseg.data.kaggle import read_tiles
 from saltseg.errors import SaltsegError
-from saltseg.io.probs import dequantize
+from saltseg.io.probs import load_probs
 from saltseg.metric import image_scores
 from saltseg.mosaic.assemble import assemble
 from saltseg.postprocess import oof_mosaic_rule_effects
@@ -62,11 +62,8 @@ def _read_maps(d: Path, model: str | None) -> tuple[np.ndarray, np.ndarray]:
         files = sorted(d.glob("*.npz")) if model is None else [d / f"{model}.npz"]
     if len(files) != 1 or not files[0].is_file():
         raise SaltsegError(f"{d}: expected one maps file, found {[f.name for f in files]}")
-    with np.load(files[0]) as z:
-        probs = z["probs"]
-        # recipe_fold.py saves float32; the workflow's oof.npz quantized to uint8 (saltseg.io.probs)
-        maps = dequantize(probs) if probs.dtype == np.uint8 else probs.astype(np.float32)
-        return z["ids"].astype(str), maps
+    ids, probs = load_probs(files[0])
+    return ids.astype(str), probs
 
 
 def oof_table(truth: np.ndarray, probs: np.ndarray) -> dict:

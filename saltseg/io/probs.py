@@ -44,10 +44,12 @@ def read_classifier_threshold(path: str | os.PathLike) -> float | None:
 
 
 def load_probs(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Load (ids, float32 probabilities) saved by :func:`save_probs`."""
+    """Load (ids, float32 probabilities) saved by :func:`save_probs` (uint8), or saved unquantized
+    in the same two arrays (benchmarks/recipe_fold.py's ``--save-maps``)."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
-            return z["ids"], dequantize(z["probs"])
+            ids, probs = z["ids"], z["probs"]
+            return ids, dequantize(probs) if probs.dtype == np.uint8 else probs.astype(np.float32)
     except (OSError, KeyError, ValueError) as exc:
         raise SaltsegError(f"{path}: not a saltseg probability file ({exc})") from None
