@@ -1,6 +1,7 @@
 """The OOF metric of several folds' saved maps, as the blend step would score them.
 
     python benchmarks/maps_oof.py DATA_DIR MAPS_DIR [MAPS_DIR ...] [--model NAME] [--mosaic-rules]
+        [--against BASE_DIR [BASE_DIR ...]]
 
 Each MAPS_DIR is what ``benchmarks/recipe_fold.py --save-maps MAPS_DIR`` wrote for one fold
 (``<model>.npz``: ids, probabilities). Running recipe_fold.py once per fold (``--n-folds K
@@ -12,7 +13,10 @@ Prints a markdown table: the metric at 0.5 with its empty/salt split and the mea
 salt coverage, at the threshold tuned on all the maps, then with the tuned ``empty_below``. With
 ``--mosaic-rules`` also each mosaic rule's effect after those two, fold by fold, the other folds'
 true masks governing each fold (as benchmarks/mosaic_rules_real.py does for a run folder; the
-mosaics are assembled from all of DATA_DIR's tiles).
+mosaics are assembled from all of DATA_DIR's tiles). With ``--against`` (one BASE_DIR per
+MAPS_DIR, the same folds of a baseline) also a paired table, fold by fold: both sets at 0.5 and
+at their own tuned settings, the MAPS_DIRs' lead, and the standard error of its mean over the
+folds (``saltseg.compare``): a lead within about two standard errors is the seeds' noise.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from saltseg.blend import score_row
+from saltseg.compare import paired_fold_differences
 from saltseg.data.kaggle import read_tiles
 from saltseg.errors import SaltsegError
 from saltseg.io.probs import load_probs
@@ -53,6 +58,26 @@ def load_maps(groups: list[str], model: str | None) -> tuple[np.ndarray, np.ndar
         raise SaltsegError(f"{' '.join(groups)}: the folds' maps share tile ids")
     folds = np.concatenate([np.full(len(i), k) for k, i in enumerate(ids)])
     return all_ids, np.concatenate(probs), folds
+
+
+def baseline_maps(
+    groups: list[str], variant_groups: list[str], model: str | None, ids: np.ndarray
+) -> np.ndarray:
+    """The baseline's maps of ``groups`` (fold k of each set against fold k of the other), in
+    the order of the variant's ``ids``."""
+    if len(groups) != len(variant_groups):
+        raise SaltsegError(
+            f"--against: {len(groups)} baseline folds for {len(variant_groups)} folds of maps"
+        )
+    base_ids, base_probs, _ = load_maps(groups, model)
+    order = {tile: i for i, tile in enumerate(base_ids)}
+    if len(base_ids) != len(ids) or any(t not in order for t in ids):
+        raise SaltsegError(
+            f"--against: the baseline's maps are of other tiles ({len(base_ids)} against "
+            f"{len(ids)}, {sum(t not in order for t in ids)} of the latter missing)"
+        )
+    at = np.array([order[t] for t in ids])
+    return base_probs[at]
 
 
 def _read_maps(d: Path, model: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -89,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("maps_dirs", nargs="+", help="one folder per fold; A,B: the mean of two")
     ap.add_argument("--model", help="the maps file's name without .npz (default: the only one)")
     ap.add_argument("--mosaic-rules", action="store_true", help="also each mosaic rule's effect")
+    ap.add_argument("--against", nargs="+", metavar="BASE_DIR", help="a baseline's same folds")
     args = ap.parse_args(argv)
     try:
         ids, probs, folds = load_maps(args.maps_dirs, args.model)
+        if args.against:
+            base = baseline_maps(args.against, args.maps_dirs, args.model, ids)
         all_tiles = read_tiles(args.data_dir)
         truth = all_tiles.train_masks(ids)
     except SaltsegError as e:
@@ -99,6 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     row = oof_table(truth, probs)
     print(markdown_table(pd.DataFrame([row]), floatfmt=".4f"))
+    if args.against:
+        table = paired_fold_differences(truth, base, probs, folds)
+        total = table.iloc[-1]
+        print(f"\nagainst {' '.join(args.against)}, fold by fold (diff: the lead of the above):")
+        print(markdown_table(table, floatfmt=".4f"))
+        for kind, what in (("05", "at 0.5"), ("tuned", "at each set's tuned settings")):
+            print(f"lead {what}: {total[f'diff_{kind}']:+.4f} (standard error over the folds "
+                  f"{total[f'se_{kind}']:.4f}; ahead on {int(total[f'ahead_{kind}'])} of "
+                  f"{len(table) - 1} folds)")  # fmt: skip
     if args.mosaic_rules:
         threshold, level = row["best_threshold"], row["best_empty_below"]
         layout = assemble(np.asarray(all_tiles.images), all_tiles.ids)

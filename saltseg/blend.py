@@ -136,7 +136,10 @@ def threshold_scores(
     truth: np.ndarray, probs: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
 ) -> np.ndarray:
     """Competition metric of ``probs > t`` for every t (one float per threshold)."""
-    return np.array([metric.score(truth, probs > t) for t in thresholds])
+    # float(t): a Python float compares in the maps' own dtype, as post-processing's threshold
+    # does; a float64 t would find float32 maps' 0.4 above 0.4 and tune a threshold that the
+    # submission then applies differently.
+    return np.array([metric.score(truth, probs > float(t)) for t in thresholds])
 
 
 def best_threshold(

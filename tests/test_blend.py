@@ -16,6 +16,7 @@ from saltseg.blend import (
     weighted_mean,
 )
 from saltseg.errors import SaltsegError
+from saltseg.postprocess import binarise
 
 H = 4  # tiny maps keep the arithmetic readable
 
@@ -115,6 +116,22 @@ def test_best_threshold_ties_prefer_one_half() -> None:
     assert best_threshold(truth, probs, grid)[0] == pytest.approx(0.62)
     flat = np.zeros_like(probs)  # all-empty prediction: every threshold scores the same
     assert best_threshold(truth, flat, grid)[0] == pytest.approx(0.45)
+
+
+def test_threshold_scores_binarise_as_post_processing_does() -> None:
+    # float32 maps at exactly a grid value (uint8 102 / 255 is 0.4): the tuned threshold must
+    # score the masks that post-processing will make with it, not a float64 comparison's.
+    truth = np.zeros((2, H, H), dtype=bool)
+    truth[0] = True
+    probs = np.where(truth, np.float32(0.4), np.float32(0.05)).astype(np.float32)
+    grid = np.round(np.arange(0.30, 0.705, 0.01), 2)
+    scores = threshold_scores(truth, probs, grid)
+    at = np.isclose(grid, 0.40)
+    assert scores[at] == pytest.approx(metric.score(truth, binarise(probs, float(grid[at][0]))))
+    assert scores[at] == pytest.approx(0.5)  # 0.4 is not above 0.4
+    t, s = best_threshold(truth, probs, grid)
+    assert (t, s) == (pytest.approx(0.39), pytest.approx(1.0))
+    assert best_empty_below(truth, probs, t) == (None, pytest.approx(1.0))
 
 
 def test_best_empty_below_empties_the_tiles_without_a_confident_pixel() -> None:
