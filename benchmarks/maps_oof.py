@@ -61,22 +61,35 @@ def load_maps(groups: list[str], model: str | None) -> tuple[np.ndarray, np.ndar
 
 
 def baseline_maps(
-    groups: list[str], variant_groups: list[str], model: str | None, ids: np.ndarray
+    groups: list[str],
+    variant_groups: list[str],
+    model: str | None,
+    ids: np.ndarray,
+    folds: np.ndarray,
 ) -> np.ndarray:
-    """The baseline's maps of ``groups`` (fold k of each set against fold k of the other), in
-    the order of the variant's ``ids``."""
+    """The baseline's maps of ``groups`` in the order of the variant's ``ids``; fold k of each
+    set must hold the same tiles (``folds``: the variant's fold of each tile)."""
     if len(groups) != len(variant_groups):
         raise SaltsegError(
             f"--against: {len(groups)} baseline folds for {len(variant_groups)} folds of maps"
         )
-    base_ids, base_probs, _ = load_maps(groups, model)
+    base_ids, base_probs, base_folds = load_maps(groups, model)
     order = {tile: i for i, tile in enumerate(base_ids)}
-    if len(base_ids) != len(ids) or any(t not in order for t in ids):
+    missing = sum(t not in order for t in ids)
+    if missing or len(base_ids) != len(ids):
         raise SaltsegError(
-            f"--against: the baseline's maps are of other tiles ({len(base_ids)} against "
-            f"{len(ids)}, {sum(t not in order for t in ids)} of the latter missing)"
+            f"--against: the baseline has maps of {len(base_ids)} tiles, the variant of "
+            f"{len(ids)}, {missing} of the variant's tiles not in the baseline"
         )
     at = np.array([order[t] for t in ids])
+    moved = np.flatnonzero(base_folds[at] != folds)
+    if moved.size:
+        k = int(folds[moved[0]])
+        raise SaltsegError(
+            f"--against: {moved.size} tiles are in other folds, e.g. {ids[moved[0]]} of the "
+            f"variant's fold {k} ({variant_groups[k]}) in {groups[int(base_folds[at][moved[0]])]}: "
+            "give the baseline's folds in the same order"
+        )
     return base_probs[at]
 
 
@@ -112,14 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data_dir")
     ap.add_argument("maps_dirs", nargs="+", help="one folder per fold; A,B: the mean of two")
-    ap.add_argument("--model", help="the maps file's name without .npz (default: the only one)")
+    ap.add_argument(
+        "--model", help="the maps file's name without .npz, in both sets (default: the only one)"
+    )
     ap.add_argument("--mosaic-rules", action="store_true", help="also each mosaic rule's effect")
     ap.add_argument("--against", nargs="+", metavar="BASE_DIR", help="a baseline's same folds")
     args = ap.parse_args(argv)
     try:
         ids, probs, folds = load_maps(args.maps_dirs, args.model)
         if args.against:
-            base = baseline_maps(args.against, args.maps_dirs, args.model, ids)
+            base = baseline_maps(args.against, args.maps_dirs, args.model, ids, folds)
         all_tiles = read_tiles(args.data_dir)
         truth = all_tiles.train_masks(ids)
     except SaltsegError as e:
@@ -130,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.against:
         table = paired_fold_differences(truth, base, probs, folds)
         total = table.iloc[-1]
-        print(f"\nagainst {' '.join(args.against)}, fold by fold (diff: the lead of the above):")
-        print(markdown_table(table, floatfmt=".4f"))
+        print(f"\nagainst {' '.join(args.against)}, fold by fold (diff: the above minus it):")
+        print(markdown_table(table.astype(object).fillna(""), floatfmt=".4f"))
         for kind, what in (("05", "at 0.5"), ("tuned", "at each set's tuned settings")):
             print(f"lead {what}: {total[f'diff_{kind}']:+.4f} (standard error over the folds "
                   f"{total[f'se_{kind}']:.4f}; ahead on {int(total[f'ahead_{kind}'])} of "

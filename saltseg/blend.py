@@ -165,7 +165,7 @@ def best_empty_below(
     """(level, score): the metric of ``probs > threshold`` with the tiles whose largest
     probability is under ``level`` predicted empty, at the best level above ``threshold``;
     (None, score without the rule) when no level beats it (ties go to the lower level)."""
-    masks = np.asarray(probs) > threshold
+    masks = np.asarray(probs) > float(threshold)  # in the maps' dtype, as threshold_scores
     kept = metric.image_scores(truth, masks)
     # An empty prediction scores 1 on an empty truth and 0 otherwise.
     emptied = (~np.asarray(truth).reshape(len(kept), -1).any(axis=1)).astype(np.float64)

@@ -8,6 +8,8 @@ standard error says how far the mean could be from zero by the seeds' chance alo
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -32,7 +34,8 @@ def paired_fold_differences(
     threshold and ``empty_below`` (``baseline_05``, ``variant_05``, ``baseline_tuned``,
     ``variant_tuned``) and the variant's lead (``diff_05``, ``diff_tuned``). The ``all`` row adds
     the standard error of the fold differences' mean (``se_05``, ``se_tuned``) and how many folds
-    the variant leads (``ahead_05``, ``ahead_tuned``)."""
+    the variant leads (``ahead_05``, ``ahead_tuned``); its lead is over all the tiles, which is the
+    folds' mean weighted by their tiles (equal folds: the plain mean)."""
     truth, folds = np.asarray(truth), np.asarray(folds)
     if not (len(truth) == len(baseline) == len(variant) == len(folds)):
         raise SaltsegError(
@@ -54,10 +57,13 @@ def paired_fold_differences(
     table = pd.DataFrame(rows)
     for kind in ("05", "tuned"):
         table[f"diff_{kind}"] = table[f"variant_{kind}"] - table[f"baseline_{kind}"]
-    total = {"fold": "all", "tiles": len(truth)} | {k: float(v.mean()) for k, v in scores.items()}
+    total: dict[str, Any] = {"fold": "all", "tiles": len(truth)}
+    total |= {k: float(v.mean()) for k, v in scores.items()}
     for kind in ("05", "tuned"):
         d = table[f"diff_{kind}"].to_numpy()
         total[f"diff_{kind}"] = total[f"variant_{kind}"] - total[f"baseline_{kind}"]
         total[f"se_{kind}"] = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.nan
         total[f"ahead_{kind}"] = int((d > 0).sum())
-    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    out = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    # counts stay integers beside the per-fold rows' missing values
+    return out.astype({"ahead_05": "Int64", "ahead_tuned": "Int64"})

@@ -105,9 +105,10 @@ def empty_unless_confident(probs: np.ndarray, masks: np.ndarray, level: float) -
 def binarise(probs: np.ndarray, threshold: float, empty_below: float | None = None) -> np.ndarray:
     """Masks of ``probs`` at ``threshold``, then :func:`empty_unless_confident` at
     ``empty_below`` (None or NaN: off): the first two steps of :func:`postprocess`."""
-    masks = np.asarray(probs) > threshold
+    # float(): a Python float compares in the maps' dtype, as the OOF tuning's threshold does
+    masks = np.asarray(probs) > float(threshold)
     if empty_below is not None and not np.isnan(empty_below):
-        masks = empty_unless_confident(probs, masks, empty_below)
+        masks = empty_unless_confident(probs, masks, float(empty_below))
     return masks
 
 
