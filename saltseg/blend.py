@@ -29,6 +29,7 @@ import pandas as pd
 from saltseg import metric
 from saltseg.errors import SaltsegError
 from saltseg.io.ids import id_rows
+from saltseg.postprocess import binarise
 
 logger = logging.getLogger(__name__)
 
@@ -135,11 +136,9 @@ def assemble_oof(items: Iterable[tuple[str, np.ndarray, np.ndarray]], folds: pd.
 def threshold_scores(
     truth: np.ndarray, probs: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
 ) -> np.ndarray:
-    """Competition metric of ``probs > t`` for every t (one float per threshold)."""
-    # float(t): a Python float compares in the maps' own dtype, as post-processing's threshold
-    # does; a float64 t would find float32 maps' 0.4 above 0.4 and tune a threshold that the
-    # submission then applies differently.
-    return np.array([metric.score(truth, probs > float(t)) for t in thresholds])
+    """Competition metric of ``probs > t`` for every t (one float per threshold), binarised as
+    post-processing will binarise with the tuned threshold."""
+    return np.array([metric.score(truth, binarise(probs, t)) for t in thresholds])
 
 
 def best_threshold(
@@ -165,7 +164,7 @@ def best_empty_below(
     """(level, score): the metric of ``probs > threshold`` with the tiles whose largest
     probability is under ``level`` predicted empty, at the best level above ``threshold``;
     (None, score without the rule) when no level beats it (ties go to the lower level)."""
-    masks = np.asarray(probs) > float(threshold)  # in the maps' dtype, as threshold_scores
+    masks = binarise(probs, threshold)
     kept = metric.image_scores(truth, masks)
     # An empty prediction scores 1 on an empty truth and 0 otherwise.
     emptied = (~np.asarray(truth).reshape(len(kept), -1).any(axis=1)).astype(np.float64)

@@ -105,7 +105,9 @@ def empty_unless_confident(probs: np.ndarray, masks: np.ndarray, level: float) -
 def binarise(probs: np.ndarray, threshold: float, empty_below: float | None = None) -> np.ndarray:
     """Masks of ``probs`` at ``threshold``, then :func:`empty_unless_confident` at
     ``empty_below`` (None or NaN: off): the first two steps of :func:`postprocess`."""
-    # float(): a Python float compares in the maps' dtype, as the OOF tuning's threshold does
+    # float(): a Python float compares in the maps' own dtype, whatever type the threshold came
+    # in; a float64 one would find float32 maps' 0.4 above 0.4. Post-processing and the OOF
+    # tuning (saltseg.blend) both binarise here, so a tuned threshold means the same masks.
     masks = np.asarray(probs) > float(threshold)
     if empty_below is not None and not np.isnan(empty_below):
         masks = empty_unless_confident(probs, masks, float(empty_below))
@@ -170,7 +172,7 @@ def postprocess(
         )
 
     t = _require_threshold(cfg)
-    masks = np.asarray(probs) > t
+    masks = binarise(probs, t)
     record("threshold", True, None, masks, f"threshold={t:g}")
 
     before = masks
