@@ -33,7 +33,7 @@ ARCHS = (
 )
 CHANNELS = ("image", "depth", "ramp", "image_ramp", "image_tile", "envelope")
 LOSSES = ("bce", "dice", "lovasz", "lovasz_elu", "lovasz_symmetric")
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "cosine", "plateau")
 TTAS = ("hflip",)
 SNAPSHOT_SETS = ("best", "final", "cycles", "all", "ema")

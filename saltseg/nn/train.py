@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from timm.optim import param_groups_weight_decay
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
@@ -64,6 +65,11 @@ def make_optimizer(model: nn.Module, spec: OptimizerSpec) -> torch.optim.Optimiz
         return torch.optim.RMSprop(
             params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay
         )
+    if spec.name == "adamw":
+        # Decoupled weight decay on the weights only: decaying biases and normalisation scales
+        # (timm's grouping excludes every 1-D parameter) only shrinks what the data set.
+        groups = param_groups_weight_decay(model, spec.weight_decay)
+        return torch.optim.AdamW(groups, lr=spec.lr, weight_decay=spec.weight_decay)
     return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
 
 

@@ -21,8 +21,8 @@ from saltseg.nn.network import build_model
 from saltseg.nn.outputs import Outputs
 from saltseg.nn.predict import predict
 from saltseg.nn.samples import Samples
-from saltseg.nn.spec import ModelSpec
-from saltseg.nn.train import loss_grid, make_ema, train
+from saltseg.nn.spec import ModelSpec, OptimizerSpec
+from saltseg.nn.train import loss_grid, make_ema, make_optimizer, train
 
 ADAM = {"name": "adam", "lr": 1.0e-3}
 
@@ -206,6 +206,20 @@ def test_plateau_schedule_only_lowers_the_lr(tmp_path):
     ]
     lr = run(tmp_path, tiny_spec(phases), val_set=tiles(3, seed=3))["lr"].to_numpy()
     assert lr[0] == pytest.approx(1e-3) and (np.diff(lr) <= 0).all()
+
+
+def test_adamw_decays_the_weights_but_not_biases_or_norm_scales():
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.BatchNorm2d(4))
+    spec = OptimizerSpec.parse({"name": "adamw", "lr": 0.1, "weight_decay": 0.5}, "optimizer")
+    optimizer = make_optimizer(model, spec)
+    before = {k: v.clone() for k, v in model.named_parameters()}
+    for p in model.parameters():  # no gradient signal: only the decay moves anything
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    after = dict(model.named_parameters())
+    torch.testing.assert_close(after["0.weight"], before["0.weight"] * (1 - 0.1 * 0.5))
+    for name in ("0.bias", "1.weight", "1.bias"):
+        torch.testing.assert_close(after[name], before[name])
 
 
 def test_training_needs_masks(tmp_path):
