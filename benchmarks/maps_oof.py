@@ -32,10 +32,11 @@ from saltseg.blend import score_row
 from saltseg.compare import paired_fold_differences
 from saltseg.data.kaggle import read_tiles
 from saltseg.errors import SaltsegError
+from saltseg.io.ids import id_rows
 from saltseg.io.probs import load_probs
 from saltseg.metric import image_scores
 from saltseg.mosaic.assemble import assemble
-from saltseg.postprocess import oof_mosaic_rule_effects
+from saltseg.postprocess import binarise, oof_mosaic_rule_effects
 from saltseg.report import markdown_table
 
 COVERAGE = [(0.0, 0.01, "under 1%"), (0.01, 0.05, "1-5%"), (0.05, 0.25, "5-25%")]
@@ -74,14 +75,12 @@ def baseline_maps(
             f"--against: {len(groups)} baseline folds for {len(variant_groups)} folds of maps"
         )
     base_ids, base_probs, base_folds = load_maps(groups, model)
-    order = {tile: i for i, tile in enumerate(base_ids)}
-    missing = sum(t not in order for t in ids)
+    at, missing = id_rows(base_ids, ids)
     if missing or len(base_ids) != len(ids):
         raise SaltsegError(
             f"--against: the baseline has maps of {len(base_ids)} tiles, the variant of "
-            f"{len(ids)}, {missing} of the variant's tiles not in the baseline"
+            f"{len(ids)}, {len(missing)} of the variant's tiles not in the baseline"
         )
-    at = np.array([order[t] for t in ids])
     moved = np.flatnonzero(base_folds[at] != folds)
     if moved.size:
         k = int(folds[moved[0]])
@@ -109,7 +108,7 @@ def oof_table(truth: np.ndarray, probs: np.ndarray) -> dict:
     (the best threshold, then the best ``empty_below``, as it tunes them on OOF maps)."""
     empty = ~truth.any(axis=(1, 2))
     cover = truth.mean(axis=(1, 2))
-    scores = image_scores(truth, probs > 0.5)
+    scores = image_scores(truth, binarise(probs, 0.5))
     row = {"empty": float(scores[empty].mean()), "salt": float(scores[~empty].mean())}
     for lo, hi, label in COVERAGE:
         row[label] = float(scores[(cover > lo) & (cover <= hi)].mean())

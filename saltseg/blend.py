@@ -186,7 +186,7 @@ def score_row(
         "model": name,
         "weight": float(weight),
         "images": int(len(probs)),
-        "oof_score": metric.score(truth, probs > 0.5),
+        "oof_score": metric.score(truth, binarise(probs, 0.5)),
         "best_threshold": t,
         "best_score": s,
         "best_empty_below": np.nan if level is None else level,

@@ -43,8 +43,8 @@ def paired_fold_differences(
             f"{len(folds)} fold labels"
         )
     scores = {
-        "baseline_05": metric.image_scores(truth, np.asarray(baseline) > 0.5),
-        "variant_05": metric.image_scores(truth, np.asarray(variant) > 0.5),
+        "baseline_05": metric.image_scores(truth, binarise(baseline, 0.5)),
+        "variant_05": metric.image_scores(truth, binarise(variant, 0.5)),
         "baseline_tuned": tuned_image_scores(truth, baseline),
         "variant_tuned": tuned_image_scores(truth, variant),
     }
