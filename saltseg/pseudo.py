@@ -1,12 +1,14 @@
 """Pseudo labels: confident blended test predictions turned into training masks.
 
 Confidence of an image = fraction of its pixels with p < ``low`` or p > ``high``; the pseudo mask
-is p > 0.5. Kept: non-blank images with confidence >= ``min_confidence`` (or every non-blank
-image with ``all``, as the recipe's stage 3 does), at most ``max_images`` of them: a seeded
-random subset, which keeps the confident images' mix of empty and salt tiles (the most confident
-ones are nearly all empty: taking them first kept 994 empty tiles of 1,000 on the real test
-tiles, and stage 2 lost 0.011 OOF). The counts (``total, blank, confident, kept,
-mean_confidence, empty_fraction`` and the parameters used) go to the report.
+is p > 0.5, or with ``soft`` the probability itself (a soft target for BCE and Dice, which keeps
+the ensemble's doubt at salt boundaries; Lovasz losses round it). Kept: non-blank images with
+confidence >= ``min_confidence`` (or every non-blank image with ``all``, as the recipe's stage 3
+does), at most ``max_images`` of them: a seeded random subset, which keeps the confident images'
+mix of empty and salt tiles (the most confident ones are nearly all empty: taking them first kept
+994 empty tiles of 1,000 on the real test tiles, and stage 2 lost 0.011 OOF). The counts
+(``total, blank, confident, kept, mean_confidence, empty_fraction`` and the parameters used) go
+to the report.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class PseudoConfig(Options):
     all: Bool = False  # every non-blank image, whatever its confidence (the recipe's stage 3)
     max_images: Annotated[Int, Field(ge=1)] | None = None  # a seeded random subset
     seed: Int = 0  # which images a max_images cap keeps
+    soft: Bool = False  # the probability as the mask, in place of p > 0.5
 
     @model_validator(mode="after")
     def _band(self) -> PseudoConfig:
@@ -55,7 +58,8 @@ def confidence(probs: np.ndarray, low: float, high: float) -> np.ndarray:
 def select_pseudo(
     ids: np.ndarray, probs: np.ndarray, blank: np.ndarray, cfg: PseudoConfig | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(kept ids, pseudo masks bool, counts) for test predictions; kept ids keep input order."""
+    """(kept ids, pseudo masks, counts) for test predictions; kept ids keep input order. The
+    masks are bool, or float32 probabilities with ``cfg.soft``."""
     cfg = cfg or PseudoConfig()
     ids = np.asarray(ids).astype(str)
     blank = np.asarray(blank, dtype=bool)
@@ -67,7 +71,9 @@ def select_pseudo(
     candidates = np.flatnonzero(keep)
     keep = np.zeros_like(keep)
     keep[candidates[seeded_subset(len(candidates), cfg.max_images, cfg.seed)]] = True
-    masks = np.asarray(probs[keep]) > 0.5
+    kept_probs = np.asarray(probs[keep], dtype=np.float32)
+    hard = kept_probs > 0.5
+    masks = np.clip(kept_probs, 0.0, 1.0) if cfg.soft else hard
     kept_conf = conf[keep]
     counts = {
         "total": len(ids),
@@ -77,7 +83,7 @@ def select_pseudo(
         # None (JSON null) rather than NaN when nothing is kept: NaN is not valid JSON.
         "mean_confidence": float(kept_conf.mean()) if keep.any() else None,
         "empty_fraction": (
-            float((~masks.reshape(len(masks), -1).any(axis=1)).mean()) if keep.any() else None
+            float((~hard.reshape(len(hard), -1).any(axis=1)).mean()) if keep.any() else None
         ),
         **cfg.to_dict(),
     }

@@ -101,3 +101,21 @@ def test_mask_set_round_trip(tmp_path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(SaltsegError, match="bad.npz"):
         load_masks(tmp_path / "bad.npz")
+
+
+def test_soft_pseudo_labels_keep_the_probabilities_of_the_same_tiles():
+    ids = np.array(["a", "b", "c", "d"])
+    probs = maps_with_unsure([0, 5, 10, 20])
+    blank = np.array([True, False, False, False])
+    hard_ids, hard, hard_counts = select_pseudo(ids, probs, blank, PseudoConfig())
+    kept, soft, counts = select_pseudo(ids, probs, blank, PseudoConfig(soft=True))
+    assert kept.tolist() == hard_ids.tolist() == ["b", "c"]
+    assert soft.dtype == np.float32 and np.array_equal(soft, probs[1:3])
+    assert np.array_equal(soft > 0.5, hard)
+    # The counts judge emptiness by p > 0.5 either way: a faint map is an empty tile.
+    faint = np.full((1, 10, 10), 0.05, np.float32)
+    _, _, faint_counts = select_pseudo(["e"], faint, np.array([False]), PseudoConfig(soft=True))
+    assert faint_counts["empty_fraction"] == 1.0 and faint_counts["soft"] is True
+    assert {k: v for k, v in counts.items() if k != "soft"} == {
+        k: v for k, v in hard_counts.items() if k != "soft"
+    }

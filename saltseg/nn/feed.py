@@ -31,13 +31,14 @@ from saltseg.nn.spec import ModelSpec
 
 
 class AugmentedTiles(Dataset):
-    """Training tiles: (image uint8 (101, 101), mask uint8 (101, 101), z float32), augmented."""
+    """Training tiles: (image uint8 (101, 101), mask (101, 101), z float32), augmented; the mask is
+    uint8 0/1, or float32 probabilities for soft pseudo labels."""
 
     def __init__(self, samples: Samples, spec: ModelSpec, seed: int):
         if samples.masks is None:
             raise ValueError("training samples need masks")
         self.images = samples.images
-        self.masks = samples.masks.view(np.uint8)
+        self.masks = samples.masks if samples.soft else samples.masks.view(np.uint8)
         self.z = samples.z
         self.augment = build_augment(spec.augment, seed=seed)
 
@@ -63,8 +64,9 @@ def _seed_worker(_: int) -> None:
 
 
 def tile_weights(masks: np.ndarray, below: float, weight: float) -> np.ndarray:
-    """Sampling weight per tile: ``weight`` where salt covers more than 0 and under ``below``."""
-    coverage = masks.reshape(len(masks), -1).mean(axis=1)
+    """Sampling weight per tile: ``weight`` where salt covers more than 0 and under ``below``
+    (soft masks count their pixels over 0.5)."""
+    coverage = (masks.reshape(len(masks), -1) >= 0.5).mean(axis=1)
     return np.where((coverage > 0) & (coverage < below), weight, 1.0)
 
 

@@ -63,13 +63,17 @@ class Geometry:
         return x
 
     def mask_to_network(self, m: torch.Tensor) -> torch.Tensor:
-        """Binary (N, 1, 101, 101) mask -> binary float (N, 1, P, P), aligned with the image."""
+        """(N, 1, 101, 101) mask -> float (N, 1, P, P), aligned with the image. A bool or integer
+        (0/1) mask stays binary; a float mask (soft pseudo labels: probabilities) is resized as
+        it is."""
+        binary = not m.is_floating_point()
         m = m.float()
         if self.resize:
             m = F.interpolate(
                 m, size=(self.resize, self.resize), mode="bilinear", align_corners=False
             )
-            m = (m >= 0.5).float()
+            if binary:
+                m = (m >= 0.5).float()
         before, after = self.margins
         if before or after:
             m = F.pad(m, (before, after, before, after), mode="reflect")

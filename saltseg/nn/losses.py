@@ -1,7 +1,9 @@
 """Segmentation losses: weighted sums of bce, dice, lovasz, lovasz_elu and lovasz_symmetric, the
 classifier BCE, and the total over a network's outputs (deep supervision included).
 
-All take logits and binary float targets shaped (N, 1, H, W).
+All take logits and float targets shaped (N, 1, H, W): binary, or probabilities for soft pseudo
+labels, which BCE and Dice take as they are and the Lovasz losses (defined for sets, not
+probabilities) and the image head's "has salt" round at 0.5.
 """
 
 from __future__ import annotations
@@ -46,6 +48,13 @@ def lovasz_symmetric(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
     return 0.5 * (lovasz_elu(logits, targets) + lovasz_elu(-logits, 1.0 - targets))
 
 
+LOVASZ = frozenset({"lovasz", "lovasz_elu", "lovasz_symmetric"})
+
+
+def _rounded(targets: torch.Tensor) -> torch.Tensor:
+    return (targets >= 0.5).to(targets.dtype)
+
+
 class SegLoss(nn.Module):
     """Weighted sum of pixel losses, e.g. {"bce": 1.0, "dice": 1.0}."""
 
@@ -66,16 +75,17 @@ class SegLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         logits, targets = logits.float(), targets.float()
+        rounded = _rounded(targets) if LOVASZ & self.weights.keys() else targets
         total = logits.new_zeros(())
         for name, w in self.weights.items():
-            total = total + w * self.terms[name](logits, targets)
+            total = total + w * self.terms[name](logits, rounded if name in LOVASZ else targets)
         return total
 
 
 def classifier_loss(class_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """BCE of the image-level head (N, 1) against "the mask has salt"."""
-    has_salt = targets.flatten(1).amax(dim=1, keepdim=True)
-    return F.binary_cross_entropy_with_logits(class_logits.float(), has_salt.float())
+    has_salt = _rounded(targets.float()).flatten(1).amax(dim=1, keepdim=True)
+    return F.binary_cross_entropy_with_logits(class_logits.float(), has_salt)
 
 
 def deep_supervision_loss(
@@ -83,7 +93,7 @@ def deep_supervision_loss(
 ) -> torch.Tensor:
     """Mean of ``criterion`` over the per-level heads, on the images with salt only (an empty
     image would teach every level that nothing is there, which the image head already says)."""
-    has_salt = targets.flatten(1).amax(dim=1) > 0
+    has_salt = targets.flatten(1).amax(dim=1) >= 0.5
     if not deep or not bool(has_salt.any()):
         return targets.new_zeros(())
     return torch.stack([criterion(d[has_salt], targets[has_salt]) for d in deep]).mean()

@@ -13,7 +13,8 @@ from saltseg.errors import SaltsegError
 @dataclass
 class Samples:
     images: np.ndarray  # uint8 (N, 101, 101)
-    masks: np.ndarray | None  # bool (N, 101, 101); None for prediction
+    # bool (N, 101, 101), or float32 probabilities for soft pseudo labels; None for prediction
+    masks: np.ndarray | None
     z: np.ndarray  # float32 (N,) depth in feet, no NaN
 
     def __post_init__(self) -> None:
@@ -25,7 +26,13 @@ class Samples:
                 f"{self.images.shape}"
             )
         if self.masks is not None:
-            self.masks = np.ascontiguousarray(self.masks).astype(bool, copy=False)
+            self.masks = np.ascontiguousarray(self.masks)
+            if np.issubdtype(self.masks.dtype, np.floating):
+                self.masks = self.masks.astype(np.float32, copy=False)
+                if len(self.masks) and not (self.masks.min() >= 0.0 and self.masks.max() <= 1.0):
+                    raise SaltsegError("samples: soft masks must be probabilities in [0, 1]")
+            else:
+                self.masks = self.masks.astype(bool, copy=False)
             if self.masks.shape != self.images.shape:
                 raise SaltsegError(
                     f"samples: masks {self.masks.shape} do not match images {self.images.shape}"
@@ -40,3 +47,8 @@ class Samples:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def soft(self) -> bool:
+        """Whether the masks are probabilities (soft pseudo labels) rather than bool."""
+        return self.masks is not None and self.masks.dtype != bool

@@ -67,6 +67,19 @@ def test_image_and_mask_stay_aligned():
     assert (recovered == mask.bool()).float().mean().item() > 0.995
 
 
+def test_a_soft_mask_is_resized_as_it_is_and_a_binary_one_stays_binary():
+    g = Geometry(pad=64, resize=56)
+    mask = torch.zeros(1, 1, 101, 101)
+    mask[..., :, 50:] = 1
+    binary = g.mask_to_network(mask.to(torch.uint8))
+    assert set(binary.unique().tolist()) == {0.0, 1.0}
+    soft = g.mask_to_network(mask * 0.8)
+    assert soft.max().item() == pytest.approx(0.8)
+    between = soft[(soft > 0.01) & (soft < 0.79)]
+    assert between.numel() > 0  # the boundary column keeps its blend
+    assert torch.equal(soft > 0.4, binary > 0.5)
+
+
 def test_wrong_shape_is_rejected():
     with pytest.raises(ValueError, match="expected an"):
         Geometry(pad=128).from_network(torch.zeros(1, 1, 101, 101))

@@ -100,6 +100,28 @@ def test_weighted_sum():
         SegLoss({"focal": 1.0})
 
 
+@pytest.mark.parametrize("name", ["lovasz", "lovasz_elu", "lovasz_symmetric"])
+def test_lovasz_losses_round_soft_targets_and_bce_takes_them_as_they_are(name):
+    logits, targets = batch()
+    soft = targets * 0.7 + (1 - targets) * 0.2  # the same sets, unsure probabilities
+    assert SegLoss({name: 1.0})(logits, soft).item() == pytest.approx(
+        SegLoss({name: 1.0})(logits, targets).item()
+    )
+    bce = SegLoss({"bce": 1.0})
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, soft)
+    assert bce(logits, soft).item() == pytest.approx(expected.item())
+    assert bce(logits, soft).item() != pytest.approx(bce(logits, targets).item())
+
+
+def test_the_image_head_rounds_soft_targets():
+    _, targets = batch()
+    soft = targets * 0.7 + (1 - targets) * 0.2  # image 2: a faint 0.2 everywhere, no salt
+    logits = torch.tensor([[0.0], [2.0], [1.0], [-1.0]])
+    assert classifier_loss(logits, soft).item() == pytest.approx(
+        classifier_loss(logits, targets).item()
+    )
+
+
 def test_classifier_loss_targets_non_empty_masks():
     _, targets = batch()
     right = torch.tensor([[5.0], [5.0], [-5.0], [5.0]])

@@ -230,6 +230,23 @@ def test_training_needs_masks(tmp_path):
         Samples(data.images, data.masks, np.full(4, np.nan))
 
 
+def test_soft_masks_train_and_reach_the_loss_as_probabilities(tmp_path):
+    data = tiles(8)
+    soft = np.where(data.masks, 0.9, 0.05).astype(np.float32)
+    soft_set = Samples(data.images, soft, data.z)
+    assert soft_set.soft and not data.soft
+    spec = tiny_spec(augment={"hflip": 0.0})
+    _, masks, _ = next(iter(train_loader(soft_set, spec, resolve_compute("cpu", 1), seed=0)))
+    assert masks.dtype == torch.float32
+    near = [torch.isclose(masks, torch.tensor(p)) for p in (0.9, 0.05)]
+    assert (near[0] | near[1]).all()
+    history = run(tmp_path, spec, train_set=soft_set, val_set=tiles(3, seed=1))
+    assert np.isfinite(history["train_loss"]).all() and history["val_metric"].notna().all()
+    # Out of [0, 1] they are refused.
+    with pytest.raises(SaltsegError, match=r"soft masks must be probabilities in \[0, 1\]"):
+        Samples(data.images, soft * 2, data.z)
+
+
 def test_worker_processes_give_the_same_kind_of_batches(tmp_path):
     spec = tiny_spec([{"name": "a", "loss": {"bce": 1.0}, "optimizer": ADAM, "epochs": 2}])
     spec = spec.model_copy(update={"train": spec.train.model_copy(update={"num_workers": 1})})

@@ -99,6 +99,17 @@ def test_append_mode_adds_pseudo_labels(prepared, captured):
     assert args[1].masks[-2:].all() and args[1].z[-1] == pytest.approx(350.0)  # median depth
 
 
+def test_soft_pseudo_labels_reach_training_as_probabilities(prepared, captured):
+    soft = np.full((2, 101, 101), 0.8, np.float32)
+    save_masks(prepared / "pseudo.npz", ["te1", "te3"], soft)
+    train_fold_1(prepared, mode="append", pseudo=prepared / "pseudo.npz")
+    ((args, _),) = captured
+    train_set = args[1]
+    assert train_set.soft and train_set.masks.dtype == np.float32
+    assert np.allclose(train_set.masks[-2:], 0.8, atol=0.5 / 255)
+    assert set(np.unique(train_set.masks[:-2]).tolist()) <= {0.0, 1.0}  # labelled tiles
+
+
 def test_pretrain_mode_starts_from_the_pretrained_weights(prepared, captured):
     train_fold_1(prepared, mode="pretrain", init="pre.pt")
     assert captured[0][1]["init_checkpoint"] == "pre.pt"
@@ -163,6 +174,14 @@ def test_make_pseudo_labels_files(prepared) -> None:
     np.testing.assert_array_equal(masks[0], probs[0] > 0.5)
     assert json.loads((prepared / "counts.json").read_text()) == counts
     assert counts["kept"] == 3 and counts["blank"] == 0 and counts["total"] == 4
+
+    steps.make_pseudo_labels(
+        prepared / "test.npz", data, prepared / "out" / "soft.npz", prepared / "soft.json",
+        settings={"from": "stage1", "min_confidence": 0.9, "soft": True},
+    )  # fmt: skip
+    soft_ids, soft = load_masks(prepared / "out" / "soft.npz")
+    assert soft_ids.tolist() == ids.tolist() and soft.dtype == np.float32
+    np.testing.assert_allclose(soft[0], probs[0], atol=0.5 / 255)
 
     save_probs(prepared / "short.npz", ["te0", "te1"], probs[:2])
     with pytest.raises(SaltsegError, match="2 test tile"):
