@@ -16,7 +16,8 @@ import torch
 
 from saltseg.nn import train as train_module
 from saltseg.nn.resume import resume_file
-from tests.nn.test_train import ADAM, run, snapshots, tiles, tiny_spec
+from tests.nn import test_train
+from tests.nn.test_train import ADAM, snapshots, tiles, tiny_spec
 
 REPO = Path(__file__).resolve().parents[2]
 # Two phases, a cosine schedule with two cycles (snapshots), a plateau schedule, augmentation:
@@ -28,6 +29,14 @@ PHASES = [
      "momentum": 0.9}, "epochs": 2, "schedule": {"name": "plateau", "patience": 1}},
 ]  # fmt: skip
 SAME = ["epoch", "phase", "lr", "train_loss", "val_loss", "val_metric"]
+
+
+def run(*args, **kwargs):
+    """test_train's run in float32. On a CPU with AMX `auto` autocasts to bf16, and there a
+    resumed run ended a little off the uninterrupted one (train loss 0.7004 against 0.7145 at
+    epoch 4; 2-core Xeon, 2026-12-06) where float32 matched bit for bit: bf16 kernels need not
+    add in the same order in a fresh process, so only float32 can be compared exactly."""
+    return test_train.run(*args, precision="fp32", **kwargs)
 
 
 class Crash(BaseException):
