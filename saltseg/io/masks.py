@@ -6,7 +6,8 @@ Format: one ``.npz`` (no pickles) with
 and either (bool masks)
   ``packed`` uint8 array (N, ceil(H*W/8)): ``np.packbits`` of each mask flattened row-major,
 or (soft masks: probabilities, as soft pseudo labels keep them)
-  ``soft``   uint8 array (N, H, W): the probability in steps of 1/255.
+  ``soft``   uint8 array (N, H, W): the probability in steps of 1/255 (as probability maps are
+             stored, ``saltseg.io.probs.quantize``).
 Bit-packing makes 18,000 masks of 101x101 about 23 MB before compression; soft masks take 8x
 that, which is why bool masks stay packed.
 """
@@ -20,6 +21,7 @@ import numpy as np
 
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_path
+from saltseg.io.probs import dequantize, quantize
 
 
 def save_masks(path: str | os.PathLike, ids, masks: np.ndarray) -> None:
@@ -37,7 +39,7 @@ def save_masks(path: str | os.PathLike, ids, masks: np.ndarray) -> None:
             np.isfinite(masks).all() and masks.min() >= 0.0 and masks.max() <= 1.0
         ):
             raise ValueError("soft masks must be probabilities in [0, 1]")
-        arrays = {"soft": np.rint(masks * 255.0).astype(np.uint8)}
+        arrays = {"soft": quantize(masks)}
     else:
         # An explicit pixel count: reshape(0, -1) is ambiguous for an empty set.
         flat = masks.reshape(len(masks), int(np.prod(masks.shape[1:])))
@@ -63,6 +65,6 @@ def load_masks(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if soft:
         if data.shape[1:] != (h, w):
             raise SaltsegError(f"{path}: soft masks {data.shape[1:]} but the header says {h}x{w}")
-        return ids, data.astype(np.float32) / np.float32(255.0)
+        return ids, dequantize(data)
     masks = np.unpackbits(data, axis=1, count=h * w).astype(bool).reshape(n, h, w)
     return ids, masks
