@@ -29,15 +29,16 @@ def test_every_shipped_config_parses_and_round_trips(path):
 
 def test_cpu_yaml_runs_six_folds_of_stage1_then_a_pretrained_stage2():
     # config/cpu.yaml spends its minutes on six stage-1 folds, one thread each, then one model
-    # pretrained on stage 1's pseudo labels on both threads and fine-tuned per fold, blended half
-    # and half (measured on real tiles: docs/real_data.md).
+    # pretrained on both threads on stage 1's soft pseudo labels of the test tiles and fine-tuned
+    # per fold, which alone makes the final blend (measured on real tiles: docs/real_data.md).
     filled = workflow_config(load(REPO / "config" / "cpu.yaml"), "cpu.yaml")
     assert list(filled["stages"]) == ["stage1", "stage2"] and filled["folds"]["n_folds"] == 6
     assert filled["runtime"]["threads"] == 1 and filled["runtime"]["pretrain_threads"] == 2
-    assert filled["final"]["blend"] == {"stage1": 0.5, "stage2": 0.5}
+    assert filled["final"]["blend"] == {"stage2": 1.0}
     stage1 = filled["stages"]["stage1"]["models"]["saltnet_r18"]
     stage2 = filled["stages"]["stage2"]["models"]["saltnet_r18"]
-    assert filled["stages"]["stage2"]["pseudo"]["from"] == "stage1"
+    pseudo = filled["stages"]["stage2"]["pseudo"]
+    assert pseudo["from"] == "stage1" and pseudo["soft"] and pseudo["all"]
     assert stage2["mode"] == "pretrain" and stage2["input"] == stage1["input"]
     assert stage2["model"] == stage1["model"]
 
