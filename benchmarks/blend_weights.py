@@ -18,10 +18,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from saltseg.blend import align, score_row
+from saltseg.blend import score_row, weighted_mean
 from saltseg.data.tileset import load_tileset
 from saltseg.errors import SaltsegError
 from saltseg.io.probs import dequantize, load_probs, quantize
@@ -34,15 +33,14 @@ def weight_rows(run: Path, stages: list[str], weights: list[float]) -> list[dict
     for path in (first, second):
         if not path.is_file():
             raise SaltsegError(f"{path}: no such file (has the run finished that stage?)")
-    ids, p1 = load_probs(first)
-    ids = ids.astype(str)
-    ids2, p2 = load_probs(second)
-    p2 = align(str(second), ids2.astype(str), p2, ids)
+    maps = [(str(path), *load_probs(path)) for path in (first, second)]
+    # The blends below follow the first map's tile order (weighted_mean aligns the second).
+    ids = maps[0][1].astype(str)
     truth = load_tileset(run / "results" / "data" / "tiles.parquet").train_masks(ids)
     rows = []
     for w in weights:
-        blended = dequantize(quantize(np.float32(w) * p1 + np.float32(1.0 - w) * p2))
-        row = score_row(f"{stages[0]} {w:g}", w, truth, blended)
+        _, blended = weighted_mean(maps, [w, 1.0 - w])
+        row = score_row(f"{stages[0]} {w:g}", w, truth, dequantize(quantize(blended)))
         rows.append({"run": str(run), **row})
     return rows
 
