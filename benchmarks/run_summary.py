@@ -11,7 +11,9 @@ time, when measured outside (benchmarks/real_cpu.sh does). ``--answers`` (the ru
 of the final blend, before post-processing, at 0.5, at the blend's OOF threshold and with its
 OOF empty_below level too: what each stage adds on tiles that no stage trained on. Under the
 OOF table, each blend at its OOF threshold and empty_below over all the labelled tiles, the
-blank ones (which have no fold) predicted empty as the blank-tile rule predicts them.
+blank ones (which have no fold) predicted empty as the blank-tile rule predicts them; then,
+where the run has it, the OOF metric after post-processing (results/postprocess/oof_ablation.csv:
+the final blend's out-of-fold maps post-processed as the test maps are, mosaic rules included).
 """
 
 from __future__ import annotations
@@ -129,6 +131,10 @@ def main(argv: list[str] | None = None) -> None:
                 print(all_labelled_line(name, d, tile_set))
     else:
         print(f"{results}: no stage has blended its folds yet")
+    oof_ablation = results / "postprocess" / "oof_ablation.csv"
+    if oof_ablation.exists():
+        print("\nOOF metric after post-processing, every labelled tile (postprocess_oof):\n")
+        print(markdown_table(pd.read_csv(oof_ablation)))
     if args.answers is not None:
         held = [heldout_row(n, d, args.answers) for n, d in blends if (d / "test.npz").exists()]
         print("\nHeld-out score (answered test tiles, before post-processing):\n")

@@ -15,7 +15,8 @@ Steps, in order (config keys in brackets):
 pixels_changed, nonempty_after, detail``; tiles_changed counts tiles whose mask differs from the
 previous step's, the threshold step compares with all-empty masks); :func:`ablation`, when the
 test truth is known, the score of each one-rule change (``variant, threshold, score, delta,
-nonempty``; delta = score - score of "full").
+nonempty``; delta = score - score of "full"); :func:`oof_ablation` the same table for the
+labelled tiles' out-of-fold maps, post-processed fold by fold as if they were test tiles.
 """
 
 from __future__ import annotations
@@ -269,6 +270,25 @@ def ablation_variants(
     return variants
 
 
+def _ablation_table(variants, masks_of, truth_masks: np.ndarray) -> pd.DataFrame:
+    """Score of each ``(name, config)`` variant's masks (``masks_of(config)``) against the truth;
+    delta = score - score of the first variant ("full")."""
+    rows = []
+    for name, variant in variants:
+        masks = masks_of(variant)
+        rows.append(
+            {
+                "variant": name,
+                "threshold": float(variant.threshold),
+                "score": metric.score(truth_masks, masks),
+                "nonempty": int(masks.reshape(len(masks), -1).any(axis=1).sum()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["delta"] = table["score"] - table["score"].iloc[0]
+    return table[ABLATION_COLUMNS]
+
+
 def ablation(
     probs: np.ndarray,
     ids: np.ndarray,
@@ -283,20 +303,54 @@ def ablation(
     ``truth_masks`` are the masks of the tiles at positions ``scored`` (None: of every tile);
     the rules run on all the tiles (the mosaic rules look at neighbours), the score on those."""
     _require_threshold(cfg)
-    rows = []
-    for name, variant in ablation_variants(cfg, with_mosaic=mosaic is not None):
+
+    def masks_of(variant: PostprocessConfig) -> np.ndarray:
         masks, _ = postprocess(probs, ids, blank, variant, mosaic=mosaic)
-        masks = masks if scored is None else masks[scored]
-        rows.append(
-            {
-                "variant": name,
-                "threshold": float(variant.threshold),
-                "score": metric.score(truth_masks, masks),
-                "nonempty": int(masks.reshape(len(masks), -1).any(axis=1).sum()),
-            }
-        )
-    table = pd.DataFrame(rows)
-    table["delta"] = table["score"] - table["score"].iloc[0]
-    table = table[ABLATION_COLUMNS]
+        return masks if scored is None else masks[scored]
+
+    variants = ablation_variants(cfg, with_mosaic=mosaic is not None)
+    table = _ablation_table(variants, masks_of, truth_masks)
     logger.info("post-processing ablation:\n%s", table.to_string(index=False))
+    return table
+
+
+def oof_ablation(
+    probs: np.ndarray,
+    ids: np.ndarray,
+    folds: np.ndarray,
+    blank: np.ndarray,
+    truth_masks: np.ndarray,
+    cfg: PostprocessConfig,
+    layout: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`ablation` on labelled tiles: each variant post-processes their out-of-fold maps
+    group by group, the tiles of one fold in the place of test tiles and the true masks of every
+    other labelled tile as the train masks the mosaic rules read (what a submission's test tiles
+    see); the score covers all the tiles. ``folds`` is each tile's fold; the tiles of fold -1
+    (blank, never trained on) form one more group. ``layout`` (the mosaics) adds the mosaic
+    variants; without it the mosaic rules must be off."""
+    _require_threshold(cfg)
+    ids = np.asarray(ids).astype(str)
+    folds, blank = np.asarray(folds), np.asarray(blank, dtype=bool)
+    truth_masks = np.asarray(truth_masks, dtype=bool)
+    if not (len(probs) == len(ids) == len(folds) == len(blank) == len(truth_masks)):
+        raise ValueError("maps, ids, folds, blank flags and truth masks differ in length")
+
+    def masks_of(variant: PostprocessConfig) -> np.ndarray:
+        out = np.zeros(np.shape(probs), dtype=bool)
+        for k in np.unique(folds):
+            held = folds == k
+            mosaic = None
+            if layout is not None:
+                mosaic = {
+                    "layout": layout,
+                    "train_ids": ids[~held],
+                    "train_masks": truth_masks[~held],
+                }
+            out[held], _ = postprocess(probs[held], ids[held], blank[held], variant, mosaic=mosaic)
+        return out
+
+    variants = ablation_variants(cfg, with_mosaic=layout is not None)
+    table = _ablation_table(variants, masks_of, truth_masks)
+    logger.info("post-processing ablation, out-of-fold maps:\n%s", table.to_string(index=False))
     return table

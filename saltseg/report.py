@@ -81,6 +81,7 @@ def report_markdown(
     times: pd.DataFrame,
     *,
     figure: str,
+    oof_ablation: pd.DataFrame | None = None,
     mosaic_summary: dict | None = None,
     mosaic_png: str | None = None,
     predictions_png: str | None = None,
@@ -98,6 +99,16 @@ def report_markdown(
         lines += [f"## Pseudo labels for {stage}", ""]
         lines += [markdown_table(pd.DataFrame([counts])), ""]
     lines += ["## Post-processing", "", markdown_table(postprocess_stats), ""]
+    if oof_ablation is not None and len(oof_ablation):
+        full = oof_ablation.set_index("variant").loc["full", "score"]
+        lines += [
+            f"OOF metric after post-processing: {full:.4f} over the labelled tiles (their "
+            "out-of-fold maps post-processed fold by fold as the test maps are); each rule's "
+            "effect:",
+            "",
+            markdown_table(oof_ablation),
+            "",
+        ]
     if len(ablation):
         lines += ["Each rule's effect on the test score (test truth known):", ""]
         lines += [markdown_table(ablation), ""]

@@ -15,6 +15,7 @@ from saltseg.postprocess import (
     PostprocessConfig,
     ablation,
     binarise,
+    oof_ablation,
     oof_mosaic_rule_effects,
     postprocess,
     remove_small_components,
@@ -232,6 +233,39 @@ def test_oof_mosaic_rule_effects_binarise_as_postprocess_does_before_the_rules()
     table = effects(0.5, 0.7)
     assert table.loc["no mosaic rules", "score"] == 0.5
     assert table.loc["vertical", "score"] == 1.0 and table.loc["vertical", "tiles_changed"] == 1
+
+
+def test_oof_ablation_post_processes_each_fold_with_the_other_folds_truth() -> None:
+    # a is vertical salt above b, whose map is weak; c is a blank tile in no fold (map zeros)
+    vertical = np.zeros((S, S), np.float32)
+    vertical[:, :40] = 1.0
+    layout = pd.DataFrame({"id": ["a", "b", "c"], "mosaic": [0, 0, 1], "row": [0, 1, 0], "col": 0})
+    truth = np.stack([vertical, vertical, 0 * vertical]).astype(bool)
+    probs = np.stack([0.9 * vertical, 0.6 * vertical, 0 * vertical])
+    ids, blank = np.array(["a", "b", "c"]), np.array([False, False, True])
+    cfg = PostprocessConfig(threshold=0.7, mosaic_rules=MosaicRules(vertical=True))
+
+    def rows(folds, cfg=cfg, layout=layout):
+        table = oof_ablation(probs, ids, np.array(folds), blank, truth, cfg, layout)
+        assert list(table.columns) == ABLATION_COLUMNS
+        return table.set_index("variant")
+
+    # b (fold 1) lost at 0.7, then continued from a's true mask (fold 0): every tile right
+    table = rows([0, 1, -1])
+    assert table.loc["full", "score"] == 1.0
+    assert table.loc["no mosaic", "score"] == pytest.approx(2 / 3)
+    assert table.loc["no mosaic", "delta"] == pytest.approx(-1 / 3)
+    assert table.loc["threshold 0.5", "score"] == 1.0
+    assert table.loc["full", "nonempty"] == 2
+    # a and b in one fold: a's truth is held out with it, so nothing governs b
+    assert rows([0, 0, -1]).loc["full", "score"] == pytest.approx(2 / 3)
+    # no layout: no mosaic variants, and the rules must be off
+    plain_cfg = plain(threshold=0.7)
+    assert "with mosaic" not in rows([0, 1, -1], plain_cfg, None).index
+    with pytest.raises(SaltsegError, match="no mosaic layout"):
+        rows([0, 1, -1], cfg, None)
+    with pytest.raises(ValueError, match="differ in length"):
+        oof_ablation(probs, ids, np.array([0, 1]), blank, truth, cfg, layout)
 
 
 def test_config_parse() -> None:

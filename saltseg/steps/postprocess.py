@@ -1,4 +1,5 @@
-"""Steps of workflow/rules/postprocess.smk: final masks, the submission, the mosaic picture."""
+"""Steps of workflow/rules/postprocess.smk: final masks, their OOF ablation, the submission, the
+mosaic picture."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from saltseg import postprocess as pp
+from saltseg.data.folds import read_folds
 from saltseg.data.tileset import load_tileset
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_path
 from saltseg.io.figures import save_figure
-from saltseg.io.ids import take
+from saltseg.io.ids import id_rows, take
 from saltseg.io.masks import load_masks, save_masks
 from saltseg.io.probs import load_probs
 from saltseg.io.submission import read_answers, score_files, write_submission
@@ -92,6 +94,56 @@ def postprocess(
         table.to_csv(tmp, index=False)
     with atomic_path(ablation) as tmp:
         effects.to_csv(tmp, index=False, float_format="%.6f")
+    return table
+
+
+def postprocess_oof(
+    oof: PathLike,
+    scores: PathLike,
+    folds: PathLike,
+    tiles: PathLike,
+    ablation: PathLike,
+    settings: Mapping | pp.PostprocessConfig | None = None,
+    *,
+    layout: PathLike | None = None,
+) -> pd.DataFrame:
+    """Post-process the final blend's out-of-fold maps as the test maps are, fold by fold, and
+    write the OOF metric of the full config and of each one-rule change over every labelled tile
+    (:func:`saltseg.postprocess.oof_ablation`); its "full" row is the OOF metric of what the run
+    would submit. The blank labelled tiles, in no fold and so without a map, get empty maps:
+    predicted empty, as the blank-tile rule predicts blank test tiles."""
+    cfg = (
+        settings
+        if isinstance(settings, pp.PostprocessConfig)
+        else pp.PostprocessConfig.parse(settings, "postprocess")
+    )
+    cfg = resolve_oof_settings(cfg, scores)
+    oof_ids, oof_maps = load_probs(oof)
+    train = load_tileset(tiles).split("train")
+    ids = train.ids
+    fold_table = read_folds(folds)
+    fold = take(folds, fold_table["id"].astype(str).to_numpy(), fold_table["fold"].to_numpy(), ids)
+    rows, extra = id_rows(ids, oof_ids.astype(str))
+    if extra:
+        raise SaltsegError(f"{oof}: {len(extra)} id(s) are not train tiles, e.g. {extra[0]!r}")
+    without = np.ones(len(ids), dtype=bool)
+    without[rows] = False
+    if (fold[without] >= 0).any():
+        first = ids[without & (fold >= 0)][0]
+        raise SaltsegError(f"{oof}: no out-of-fold map for train tile {first!r}, which has a fold")
+    maps = np.zeros((len(ids), *oof_maps.shape[1:]), dtype=oof_maps.dtype)
+    maps[rows] = oof_maps
+    table = pp.oof_ablation(
+        maps,
+        ids,
+        fold,
+        train.table["blank"].to_numpy(dtype=bool),
+        np.asarray(train.masks, dtype=bool),
+        cfg,
+        layout=read_layout(layout) if layout is not None else None,
+    )
+    with atomic_path(ablation) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6f")
     return table
 
 

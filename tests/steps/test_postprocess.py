@@ -11,7 +11,7 @@ from saltseg.errors import SaltsegError
 from saltseg.io.masks import load_masks, save_masks
 from saltseg.io.probs import save_probs
 from saltseg.rle import encode
-from saltseg.steps.postprocess import answers_file, postprocess, submission
+from saltseg.steps.postprocess import answers_file, postprocess, postprocess_oof, submission
 
 S = 101
 
@@ -115,6 +115,60 @@ def test_postprocess_step(tmp_path, fake_mosaic) -> None:
             settings={"mosaic_rules": {"enabled": True}},
         )  # fmt: skip
     assert not any(p.exists() for p in outputs.values())
+
+
+def test_postprocess_oof_step_scores_every_labelled_tile(tmp_path) -> None:
+    # tr0 is vertical salt above tr1 (weak map); tr2 is blank, in no fold; te0 a test tile
+    ids = ["tr0", "tr1", "tr2", "te0"]
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "split": ["train"] * 3 + ["test"],
+            "z": np.arange(4.0),
+            "coverage": [0.4, 0.4, 0.0, np.nan],
+            "blank": [False, False, True, False],
+        }
+    )
+    masks = np.zeros((4, S, S), dtype=bool)
+    masks[:2, :, :40] = True
+    save_tileset(TileSet(table, np.zeros((4, S, S), np.uint8), masks), tmp_path / "tiles")
+    tiles = tmp_path / "tiles" / "tiles.parquet"
+    pd.DataFrame({"id": ["tr0", "tr1", "tr2"], "fold": [0, 1, -1]}).to_parquet(
+        tmp_path / "folds.parquet"
+    )
+    save_probs(tmp_path / "oof.npz", ["tr1", "tr0"], np.stack([0.6 * masks[1], 0.9 * masks[0]]))
+    pd.DataFrame({"model": ["blend"], "best_threshold": [0.7], "best_score": [0.5]}).to_csv(
+        tmp_path / "scores.csv", index=False
+    )
+    pd.DataFrame({"id": ids, "mosaic": [0, 0, 1, 2], "row": [0, 1, 0, 0], "col": 0}).to_parquet(
+        tmp_path / "layout.parquet"
+    )
+    settings = {"threshold": "oof", "mosaic_rules": {"enabled": True, "vertical": True}}
+    out = tmp_path / "out" / "oof_ablation.csv"
+
+    def run(oof=tmp_path / "oof.npz", folds=tmp_path / "folds.parquet", ablation=out):
+        return postprocess_oof(
+            oof, tmp_path / "scores.csv", folds, tiles, ablation, settings,
+            layout=tmp_path / "layout.parquet",
+        )  # fmt: skip
+
+    run()
+    rows = pd.read_csv(out).set_index("variant")
+    assert rows.loc["full", "threshold"] == 0.7  # the blend's OOF threshold
+    assert rows.loc["full", "score"] == pytest.approx(1.0)  # tr1 continued from tr0's mask
+    assert rows.loc["no mosaic", "score"] == pytest.approx(2 / 3)
+
+    bad = tmp_path / "bad" / "oof_ablation.csv"
+    save_probs(tmp_path / "test.npz", ["te0"], empty_maps(1))
+    with pytest.raises(SaltsegError, match="test.npz: 1 id.* not train tiles"):
+        run(oof=tmp_path / "test.npz", ablation=bad)
+    save_probs(tmp_path / "part.npz", ["tr0"], empty_maps(1))
+    with pytest.raises(SaltsegError, match="part.npz: no out-of-fold map for train tile 'tr1'"):
+        run(oof=tmp_path / "part.npz", ablation=bad)
+    pd.DataFrame({"id": ["tr0", "tr1"], "fold": [0, 1]}).to_parquet(tmp_path / "short.parquet")
+    with pytest.raises(SaltsegError, match="short.parquet: 1 id"):
+        run(folds=tmp_path / "short.parquet", ablation=bad)
+    assert not bad.exists()
 
 
 def test_submission_step_writes_every_test_id_and_scores_it(tmp_path) -> None:

@@ -37,6 +37,10 @@ def test_report_step(tmp_path):
         tmp_path / "stats.csv", index=False
     )
     pd.DataFrame(columns=["variant", "score"]).to_csv(tmp_path / "ablation.csv", index=False)
+    pd.DataFrame(
+        {"variant": ["full", "no mosaic"], "threshold": 0.45, "score": [0.81, 0.8],
+         "delta": [0.0, -0.01], "nonempty": 6}
+    ).to_csv(tmp_path / "oof_ablation.csv", index=False)  # fmt: skip
     (tmp_path / "score.txt").write_text("test score: 0.8123 on 10 images\n")
     write_benchmark(tmp_path / "bench" / "stage1" / "a" / "train_fold0.tsv", 60.0)
     (tmp_path / "bench" / "broken.tsv").write_text("not a benchmark")
@@ -53,6 +57,7 @@ def test_report_step(tmp_path):
         tmp_path / "score.txt",
         tmp_path / "report.md",
         tmp_path / "report" / "stages.png",
+        oof_ablation=tmp_path / "oof_ablation.csv",
         benchmarks=benchmarks,
         benchmarks_root=tmp_path / "bench",
     )
@@ -62,6 +67,7 @@ def test_report_step(tmp_path):
     assert "## Pseudo labels for stage2" in text and "| 7 |" in text
     assert "stage1/a/train_fold" in text and "total 1.0 min" in text
     assert "![stages](report/stages.png)" in text
+    assert "OOF metric after post-processing: 0.8100" in text and "| no mosaic |" in text
     assert (tmp_path / "report" / "stages.png").stat().st_size > 1000
 
 

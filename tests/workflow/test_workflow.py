@@ -64,6 +64,7 @@ def test_dry_run_dag_of_default_config(tmp_path):
         "pretrain_on_pseudo": 2,  # stage-2 A and stage 3; stage-2 B appends its pseudo labels
         "blend_final": 1,
         "postprocess": 1,
+        "postprocess_oof": 1,
         "plot_mosaics": 1,
         "plot_predictions": 1,
         "summarise_data": 1,
@@ -258,6 +259,9 @@ def test_whole_dag_writes_a_valid_submission(finished_run):
     for section in ("Stage 1", "Stage 3", "Final blend", "Pseudo labels for stage2", "Wall time"):
         assert section in report
     assert "![out-of-fold predictions](report/predictions.png)" in report
+    assert "OOF metric after post-processing" in report
+    oof_rules = pd.read_csv(results / "postprocess" / "oof_ablation.csv").set_index("variant")
+    assert 0.0 <= oof_rules.loc["full", "score"] <= 1.0 and "no mosaic" in oof_rules.index
     assert (results / "report" / "predictions.png").stat().st_size > 10_000
     # every stage wrote its OOF table with a blend row
     for stage in ("stage1", "stage2", "stage3"):
@@ -281,6 +285,7 @@ def test_html_report_holds_the_runs_figures(finished_run):
         "predictions.png",
         "mosaics.png",
         "ablation.csv",
+        "oof_ablation.csv",
         "stages.png",
         "submission.csv",
         "test_score.txt",
@@ -408,7 +413,8 @@ def test_postprocess_change_reruns_postprocessing_only(finished_run):
     counts = rerun_counts(workdir, config, edit)
     # The bundle carries the post-processing settings, so it is written again too.
     assert set(counts) == {
-        "postprocess", "plot_mosaics", "submission", "report", "export_bundle", "all",
+        "postprocess", "postprocess_oof", "plot_mosaics", "submission", "report",
+        "export_bundle", "all",
     }, counts  # fmt: skip
 
 

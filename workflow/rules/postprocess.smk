@@ -1,4 +1,5 @@
-# Post-processing (threshold, small components, blank tiles, mosaic rules) and the submission.
+# Post-processing (threshold, small components, blank tiles, mosaic rules), its effect on the
+# out-of-fold maps, and the submission.
 
 
 rule postprocess:
@@ -33,6 +34,32 @@ rule postprocess:
         settings=config_at("postprocess"),
     script:
         "../scripts/postprocess.py"
+
+
+rule postprocess_oof:
+    input:
+        unpack(tileset),
+        unpack(mosaic_layout),
+        oof=rules.blend_final.output.oof,
+        scores=rules.blend_final.output.scores,
+        folds=rules.make_folds.output.folds,
+    output:
+        ablation=report(
+            "results/postprocess/oof_ablation.csv",
+            caption="../report/oof_ablation.rst",
+            category="post-processing",
+            labels={"figure": "OOF ablation"},
+        ),
+    log:
+        "results/logs/postprocess_oof.log",
+    conda:
+        "../envs/saltseg.yaml"
+    resources:
+        **cluster_resources("cpu"),
+    params:
+        settings=config_at("postprocess"),
+    script:
+        "../scripts/postprocess_oof.py"
 
 
 rule submission:

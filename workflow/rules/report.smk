@@ -31,6 +31,7 @@ rule report:
         final_scores=rules.blend_final.output.scores,
         stats=rules.postprocess.output.stats,
         ablation=rules.postprocess.output.ablation,
+        oof_ablation=rules.postprocess_oof.output.ablation,
         submission=rules.submission.output.csv,
         score=rules.submission.output.score,
         predictions_png=rules.plot_predictions.output.png,
