@@ -350,7 +350,13 @@ def oof_ablation(
             out[held], _ = postprocess(probs[held], ids[held], blank[held], variant, mosaic=mosaic)
         return out
 
-    variants = ablation_variants(cfg, with_mosaic=layout is not None)
+    # Blank labelled tiles have no fold and so no map of their own: the blank-tile rule has
+    # nothing to change here, and a row claiming it changes nothing would mislead.
+    variants = [
+        (name, variant)
+        for name, variant in ablation_variants(cfg, with_mosaic=layout is not None)
+        if not name.endswith("blank_empty")
+    ]
     table = _ablation_table(variants, masks_of, truth_masks)
     logger.info("post-processing ablation, out-of-fold maps:\n%s", table.to_string(index=False))
     return table

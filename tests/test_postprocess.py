@@ -257,6 +257,7 @@ def test_oof_ablation_post_processes_each_fold_with_the_other_folds_truth() -> N
     assert table.loc["no mosaic", "delta"] == pytest.approx(-1 / 3)
     assert table.loc["threshold 0.5", "score"] == 1.0
     assert table.loc["full", "nonempty"] == 2
+    assert "no blank_empty" not in table.index  # blank labelled tiles have no map to measure it
     # a and b in one fold: a's truth is held out with it, so nothing governs b
     assert rows([0, 0, -1]).loc["full", "score"] == pytest.approx(2 / 3)
     # no layout: no mosaic variants, and the rules must be off
