@@ -235,9 +235,10 @@ def postprocess(
 
 
 def ablation_variants(
-    cfg: PostprocessConfig, with_mosaic: bool
+    cfg: PostprocessConfig, with_mosaic: bool, with_blank_empty: bool = True
 ) -> list[tuple[str, PostprocessConfig]]:
-    """The full config, then each enabled rule switched off and each optional rule switched on."""
+    """The full config, then each enabled rule switched off and each optional rule switched on
+    (``with_blank_empty`` False: not the blank-tile rule, where no tile could show its effect)."""
 
     def replace(c: Options, **changes) -> Options:
         return c.model_copy(update=changes)
@@ -249,7 +250,7 @@ def ablation_variants(
         variants.append(("no empty_below", replace(cfg, empty_below=None)))
     if cfg.min_component > 0:
         variants.append(("no min_component", replace(cfg, min_component=0)))
-    for flag in ("blank_empty", "all_salt_empty"):
+    for flag in ("blank_empty", "all_salt_empty") if with_blank_empty else ("all_salt_empty",):
         on = getattr(cfg, flag)
         variants.append((f"{'no' if on else 'with'} {flag}", replace(cfg, **{flag: not on})))
     if with_mosaic:
@@ -352,11 +353,7 @@ def oof_ablation(
 
     # Blank labelled tiles have no fold and so no map of their own: the blank-tile rule has
     # nothing to change here, and a row claiming it changes nothing would mislead.
-    variants = [
-        (name, variant)
-        for name, variant in ablation_variants(cfg, with_mosaic=layout is not None)
-        if not name.endswith("blank_empty")
-    ]
+    variants = ablation_variants(cfg, with_mosaic=layout is not None, with_blank_empty=False)
     table = _ablation_table(variants, masks_of, truth_masks)
     logger.info("post-processing ablation, out-of-fold maps:\n%s", table.to_string(index=False))
     return table

@@ -30,6 +30,23 @@ logger = logging.getLogger(__name__)
 PathLike = str | os.PathLike
 
 
+def _settings(
+    settings: Mapping | pp.PostprocessConfig | None, scores: PathLike
+) -> pp.PostprocessConfig:
+    """The postprocess config, its "oof" threshold and empty_below read from the score table."""
+    cfg = (
+        settings
+        if isinstance(settings, pp.PostprocessConfig)
+        else pp.PostprocessConfig.parse(settings, "postprocess")
+    )
+    return resolve_oof_settings(cfg, scores)
+
+
+def _write_ablation(table: pd.DataFrame, path: PathLike) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6f")
+
+
 def answers_file(truth: PathLike | None = None, answers: PathLike | None = None) -> Path | None:
     """The test answers (``id,rle_mask``): a file, or the one of a synthetic dataset folder."""
     if answers is not None:
@@ -59,12 +76,7 @@ def postprocess(
     lets the ablation try them when they are off; the workflow passes it only when they are on).
     Without truth ``ablation`` gets the table's header only.
     """
-    cfg = (
-        settings
-        if isinstance(settings, pp.PostprocessConfig)
-        else pp.PostprocessConfig.parse(settings, "postprocess")
-    )
-    cfg = resolve_oof_settings(cfg, scores)
+    cfg = _settings(settings, scores)
     ids, maps = load_probs(probs)
     ids = ids.astype(str)
     tile_set = load_tileset(tiles)
@@ -92,8 +104,7 @@ def postprocess(
     save_masks(masks, ids, final)
     with atomic_path(stats) as tmp:
         table.to_csv(tmp, index=False)
-    with atomic_path(ablation) as tmp:
-        effects.to_csv(tmp, index=False, float_format="%.6f")
+    _write_ablation(effects, ablation)
     return table
 
 
@@ -112,12 +123,7 @@ def postprocess_oof(
     (:func:`saltseg.postprocess.oof_ablation`); its "full" row is the OOF metric of what the run
     would submit. The blank labelled tiles, in no fold and so without a map, get empty maps:
     predicted empty, as the blank-tile rule predicts blank test tiles."""
-    cfg = (
-        settings
-        if isinstance(settings, pp.PostprocessConfig)
-        else pp.PostprocessConfig.parse(settings, "postprocess")
-    )
-    cfg = resolve_oof_settings(cfg, scores)
+    cfg = _settings(settings, scores)
     oof_ids, oof_maps = load_probs(oof)
     train = load_tileset(tiles).split("train")
     ids = train.ids
@@ -142,8 +148,7 @@ def postprocess_oof(
         cfg,
         layout=read_layout(layout) if layout is not None else None,
     )
-    with atomic_path(ablation) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6f")
+    _write_ablation(table, ablation)
     return table
 
 
