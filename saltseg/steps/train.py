@@ -124,6 +124,7 @@ def train_fold(
         raise SaltsegError(f"train_fold: {mode} mode needs the model to start from (init)")
     tile_set = load_tileset(tiles)
     z = tile_set.depths()
+    model_spec = ModelSpec.from_dict(spec)
     train_rows, val_rows = _fold_rows(tile_set, folds, fold)
     train_set = _samples(tile_set, train_rows, z)
     if mode in ("append", "refine"):
@@ -136,7 +137,7 @@ def train_fold(
         "fold %d: %d training and %d validation tiles", fold, len(train_set.images), len(val_rows)
     )
     train(
-        ModelSpec.from_dict(spec),
+        model_spec,
         train_set,
         _samples(tile_set, val_rows, z),
         checkpoint,
@@ -146,7 +147,7 @@ def train_fold(
         device=device,
         threads=threads,
         precision=precision,
-        seed=fold,
+        seed=model_spec.train.seed + fold,
         tensorboard=tensorboard or None,
     )
 
@@ -168,6 +169,7 @@ def pretrain_on_pseudo(
     """Train on pseudo-labelled test tiles; the labelled train tiles serve as validation."""
     tile_set = load_tileset(tiles)
     z = tile_set.depths()
+    model_spec = ModelSpec.from_dict(spec)
     train_set = _pseudo_samples(tile_set, pseudo, z)
     if len(train_set.images) == 0:
         raise SaltsegError(f"{pseudo}: no pseudo labels to pretrain on")
@@ -178,7 +180,7 @@ def pretrain_on_pseudo(
         "pretraining on %d pseudo labels, validating on %d", len(train_set.images), len(usable)
     )
     train(
-        ModelSpec.from_dict(spec),
+        model_spec,
         train_set,
         _samples(tile_set, usable, z) if len(usable) else None,
         checkpoint,
@@ -187,7 +189,7 @@ def pretrain_on_pseudo(
         device=device,
         threads=threads,
         precision=precision,
-        seed=0,
+        seed=model_spec.train.seed,
         tensorboard=tensorboard or None,
     )
 

@@ -126,6 +126,18 @@ def test_refine_mode_adds_pseudo_labels_and_starts_from_the_earlier_fold(prepare
             train_fold_1(prepared, mode="refine", **missing)
 
 
+def test_the_seed_set_offsets_every_training_seed(prepared, captured):
+    spec = {**SPEC, "train": {**SPEC["train"], "seed": 100}}
+    steps.train_fold(
+        prepared / "data", prepared / "folds.parquet", 1, spec, "m.pt", "h.csv", "c.png"
+    )
+    save_masks(prepared / "pseudo.npz", ["te0", "te2"], np.ones((2, 101, 101), bool))
+    steps.pretrain_on_pseudo(
+        prepared / "data", prepared / "pseudo.npz", spec, "m.pt", "h.csv", "c.png"
+    )
+    assert [kwargs["seed"] for _, kwargs in captured] == [101, 100]
+
+
 def test_pretrain_on_pseudo_validates_on_labelled_tiles(prepared, captured):
     save_masks(prepared / "pseudo.npz", ["te0", "te2"], np.ones((2, 101, 101), bool))
     steps.pretrain_on_pseudo(
