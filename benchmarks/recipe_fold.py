@@ -73,7 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fold", type=int, default=0, help="the fold to score (default 0)")
-    ap.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    ap.add_argument(
+        "--seed", type=int, default=0,
+        help="training seed, added to the model's train.seed as the workflow adds the fold "
+        "(default 0)",
+    )  # fmt: skip
     ap.add_argument("--save-maps", type=Path, help="write each model's maps of the fold here")
     ap.add_argument(
         "--snapshots",
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
             ckpt = Path(tmp) / "model.pt"
             history = train(
                 spec, train_set, val_set, ckpt, Path(tmp) / "h.csv", Path(tmp) / "c.png",
-                seed=args.seed, **compute,
+                seed=spec.train.seed + args.seed, **compute,
             )  # fmt: skip
             minutes = (time.perf_counter() - start) / 60
             selections = args.snapshots.split(",") if args.snapshots else [None]
