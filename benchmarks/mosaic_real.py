@@ -7,7 +7,8 @@
 For each variant of the assembly options (saltseg.mosaic.assemble.MosaicOptions) it prints one
 markdown row: tiles placed, mosaics, the precision proxies of saltseg.mosaic.proxies (the flip
 test's estimate of false seams, mask continuity of labelled seams against random pairs, closed
-2x2 blocks, stability without a tenth of the tiles) and the assembly's seconds. On a synthetic
+2x2 blocks, stability without a tenth of the tiles, the cut test's recall of true seams and
+chance links, both with the tiles' own texture) and the assembly's seconds. On a synthetic
 folder (with truth/layout.csv) one more column counts the wrong pairs against the truth, which
 is how the flip test's estimate is checked, and the variants can be ranked as on the real tiles
 (a real-like synthetic set: ``saltseg synth DIR --keep-fraction 0.15 --tile-noise 5``).
@@ -43,6 +44,8 @@ COLUMNS = [
     "continuous seams: linked / random",
     "closed 2x2",
     "stable pairs",
+    "cut seams linked: h / v",
+    "chance links (cuts): h / v",
     "s",
 ]
 
@@ -65,6 +68,8 @@ def row(tiles: TileSet, opts: dict, truth=None) -> list[str]:
         f"({m['continuity_informative_seams']} seams)",
         f"{m['loops_blocks_closed']:.3f}",
         f"{m['stability_pairs_survived']:.3f}",
+        f"{m['cut_h_recall']:.3f} / {m['cut_v_recall']:.3f}",
+        f"{m['cut_h_chance']:.2%} / {m['cut_v_chance']:.2%}",
         f"{m['seconds']:.1f}",
         *wrong,
     ]

@@ -354,14 +354,30 @@ class _Side:
         return bool(self.nb.row_nn[first] == second and self.nb.col_nn[second] == first)
 
 
-def _side(images: np.ndarray, order: np.ndarray, orient: str, o: MosaicOptions) -> _Side:
-    """Descriptors and the two nearest neighbours of every tile side of one orientation."""
+def side_descriptors(
+    images: np.ndarray, order: np.ndarray, orient: str, o: MosaicOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Descriptors of every tile's first side (right or bottom: ``q``) and second side (left or
+    top: ``k``) of one orientation, in ``order``, with whether each side carries evidence."""
     lines = _edge_lines(images, order, orient)
     # Sides whose raw grey values hardly vary carry no evidence (blank tiles included).
     qv = lines[0].std(axis=1) >= o.min_edge_std
     kv = lines[2].std(axis=1) >= o.min_edge_std
     q, k = _descriptors(lines, o)
-    del lines
+    return q, k, qv, kv
+
+
+def mutual_links(
+    q: np.ndarray, k: np.ndarray, q_valid: np.ndarray, k_valid: np.ndarray, o: MosaicOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate links between first sides ``q`` and second sides ``k`` (row ``i`` of both is
+    one tile, never linked to itself): first, second and the weaker of the two ratio tests."""
+    return _links(_nearest(q, k, q_valid, k_valid, o.block, desc="mosaic links"), o)
+
+
+def _side(images: np.ndarray, order: np.ndarray, orient: str, o: MosaicOptions) -> _Side:
+    """Descriptors and the two nearest neighbours of every tile side of one orientation."""
+    q, k, qv, kv = side_descriptors(images, order, orient, o)
     return _Side(q, k, qv, kv, _nearest(q, k, qv, kv, o.block, desc=f"mosaic {orient}"))
 
 

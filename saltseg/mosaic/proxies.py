@@ -12,6 +12,11 @@
   estimate the false ones. The turned set has more sides without a true partner than the real
   one, and it is assembled at the real run's ratio thresholds (never higher), so the estimate
   errs on the high side.
+- The cut test, true seams with the tiles' own texture: cut tiles in two at the middle and put
+  both halves among all the tiles. A cut is a seam whose truth is known, with the real texture
+  and the real rivals, so the share of cuts linked (mutual best, ratio test passed) estimates
+  the recall of true seams, and the share of first halves linked to some tile once their
+  partner is taken away estimates how often a side without a true partner is linked by chance.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from saltseg.mosaic.assemble import MosaicOptions, assemble, seam_distances
+from saltseg.mosaic.assemble import (
+    DIRECTIONS,
+    MosaicOptions,
+    assemble,
+    mutual_links,
+    seam_distances,
+    side_descriptors,
+)
 from saltseg.mosaic.evaluate import neighbour_pairs
 
 PAIR_KEY = ["first", "second", "direction"]
@@ -200,3 +212,58 @@ def flip_test(
         "false_pairs_estimate": 2 * mixed,
         "false_share_estimate": float(2 * mixed / pairs) if pairs else float("nan"),
     }
+
+
+def cut_test(
+    images: np.ndarray,
+    thresholds: Mapping[str, float],
+    options: MosaicOptions | None = None,
+    *,
+    cuts: int = 3000,
+    seed: int = 0,
+) -> dict:
+    """Recall of true seams and the chance links of partner-less sides, per orientation, at the
+    ratio ``thresholds`` the assembly chose (``layout.attrs["ratio_thresholds"]``).
+
+    Up to ``cuts`` random tiles are cut in two across the middle (between columns for "h",
+    rows for "v"); each cut's first half joins the tiles with its cut side as a first side, its
+    second half with its cut side as a second side, so their rivals are every tile's sides.
+    ``{o}_recall``: the share of cuts linked as the assembly would link them; ``{o}_chance``:
+    the share of first halves linked to anything once the second halves are left out.
+    """
+    o = options or MosaicOptions()
+    images = np.asarray(images)
+    n_tiles, height, width = images.shape
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(n_tiles, min(cuts, n_tiles), replace=False))
+    everything = np.arange(n_tiles)
+    result: dict = {"cuts": int(len(chosen))}
+    for orient in DIRECTIONS:
+        middle = (width if orient == "h" else height) // 2
+        if orient == "h":
+            first_half, second_half = images[:, :, :middle], images[:, :, middle:]
+        else:
+            first_half, second_half = images[:, :middle, :], images[:, middle:, :]
+        q, k, qv, kv = side_descriptors(images, everything, orient, o)
+        cut_q, _, cut_qv, _ = side_descriptors(first_half, chosen, orient, o)
+        _, cut_k, _, cut_kv = side_descriptors(second_half, chosen, orient, o)
+        both = cut_qv & cut_kv  # cuts with evidence on both sides of the seam
+        m = len(chosen)
+        none_q, none_v = np.zeros_like(cut_q), np.zeros(m, bool)
+        # Rows: the tiles, then the first halves (a first side only), then the second halves.
+        all_q = np.vstack([q, cut_q, none_q])
+        all_k = np.vstack([k, none_q, cut_k])
+        all_qv = np.concatenate([qv, both, none_v])
+        threshold = float(thresholds[orient])
+        first_rows = np.arange(n_tiles, n_tiles + m)
+        a, b, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, both]), o)
+        strong = (conf > threshold) & (a >= n_tiles) & (a < n_tiles + m)
+        linked = int((b[strong] == a[strong] + m).sum())
+        # The same with the second halves left out: whatever a first half links is chance.
+        a, _, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, none_v]), o)
+        chance = np.isin(a[conf > threshold], first_rows).sum()
+        usable = int(both.sum())
+        result[f"{orient}_cuts"] = usable
+        result[f"{orient}_recall"] = float(linked / usable) if usable else float("nan")
+        result[f"{orient}_chance"] = float(chance / usable) if usable else float("nan")
+    return result

@@ -22,7 +22,7 @@ from saltseg.io.submission import write_submission
 from saltseg.mosaic.assemble import MosaicOptions
 from saltseg.mosaic.evaluate import evaluate
 from saltseg.mosaic.layout import read_truth_layout
-from saltseg.mosaic.proxies import flip_test, loop_closure, mask_continuity, stability
+from saltseg.mosaic.proxies import cut_test, flip_test, loop_closure, mask_continuity, stability
 from saltseg.steps.data import assemble_tiles
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,9 @@ def measure_mosaics(
 ) -> tuple[pd.DataFrame, dict]:
     """Assemble a tile set and measure the layout with the precision proxies of
     saltseg.mosaic.proxies (mask continuity over the labelled tiles, loop closure, the flip
-    test's estimate of false seams and, with ``stability_check``, a re-assembly without a tenth
-    of the tiles); returns the layout and the figures, prefixed by proxy."""
+    test's estimate of false seams, the cut test's recall of true seams and chance links and,
+    with ``stability_check``, a re-assembly without a tenth of the tiles); returns the layout
+    and the figures, prefixed by proxy."""
     images = np.asarray(tile_set.images)
     placed, result = assemble_tiles(tile_set, options)
     train = tile_set.split("train")
@@ -107,6 +108,8 @@ def measure_mosaics(
     result |= _prefixed("continuity", mask_continuity(placed, masks))
     result |= _prefixed("loops", loop_closure(placed, ids, images, options))
     result |= _prefixed("flip", flip_test(placed, ids, images, options))
+    thresholds = placed.attrs.get("ratio_thresholds") or dict.fromkeys("hv", options.min_ratio)
+    result |= _prefixed("cut", cut_test(images, thresholds, options))
     if stability_check:
         result |= _prefixed("stability", stability(placed, ids, images, options))
     return placed, result

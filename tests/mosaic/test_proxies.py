@@ -6,6 +6,7 @@ import pandas as pd
 
 from saltseg.mosaic.assemble import assemble
 from saltseg.mosaic.proxies import (
+    cut_test,
     flip_test,
     loop_closure,
     mask_continuity,
@@ -104,3 +105,23 @@ def test_flip_test_finds_no_false_seams_in_true_sections_and_breaks_mixed_ones()
     # which it would if turning did not break the true links between them
     assert result["null_pairs"] > 0
     assert result["null_mixed_pairs"] == 0 and result["false_share_estimate"] == 0.0
+
+
+def test_the_cut_test_finds_cuts_through_continuous_texture_and_not_through_a_jump():
+    tiles = np.stack([textured_section(1, 1, seed=s) for s in range(40)])
+    at = {"h": 0.25, "v": 0.25}
+    result = cut_test(tiles, at, cuts=30, seed=0)
+    assert result["cuts"] == 30 and result["h_cuts"] == 30 and result["v_cuts"] == 30
+    assert result["h_recall"] == 1.0 and result["v_recall"] == 1.0
+    assert result["h_chance"] <= 0.15 and result["v_chance"] <= 0.15
+    # The same tiles with a jump in the middle (each half from another field): the seams
+    # the cut test makes are false, so it must not find them.
+    across = tiles.copy()
+    across[:, :, 50:] = np.roll(tiles, 1, axis=0)[:, :, 50:]
+    assert cut_test(across, at, cuts=30, seed=0)["h_recall"] <= 0.1
+    down = tiles.copy()
+    down[:, 50:, :] = np.roll(tiles, 1, axis=0)[:, 50:, :]
+    assert cut_test(down, at, cuts=30, seed=0)["v_recall"] <= 0.1
+    # A stricter threshold finds no more.
+    strict = cut_test(tiles, {"h": 0.9, "v": 0.9}, cuts=30, seed=0)
+    assert strict["h_recall"] <= result["h_recall"] and strict["v_recall"] <= result["v_recall"]
