@@ -122,6 +122,6 @@ def test_the_cut_test_finds_cuts_through_continuous_texture_and_not_through_a_ju
     down = tiles.copy()
     down[:, 50:, :] = np.roll(tiles, 1, axis=0)[:, 50:, :]
     assert cut_test(down, at, cuts=30, seed=0)["v_recall"] <= 0.1
-    # A stricter threshold finds no more.
-    strict = cut_test(tiles, {"h": 0.9, "v": 0.9}, cuts=30, seed=0)
-    assert strict["h_recall"] <= result["h_recall"] and strict["v_recall"] <= result["v_recall"]
+    # The assembly's thresholds decide: at 0.99 (the runner-up 100 times as far) none passes.
+    strict = cut_test(tiles, {"h": 0.99, "v": 0.99}, cuts=30, seed=0)
+    assert strict["h_recall"] == 0.0 and strict["v_recall"] == 0.0
