@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--tile-noise", type=float, default=synth.tile_noise,
         help="grey-level noise per pixel (real-like seams)",
     )  # fmt: skip
+    p.add_argument(
+        "--tile-stretch", action="store_true", default=synth.tile_stretch,
+        help="stretch each tile to 0..255 on its own, as the Kaggle tiles were",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser(

@@ -32,7 +32,7 @@ from saltseg import rle
 from saltseg.data.tileset import TILE
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_dir
-from saltseg.options import Int, Number, Options, choice
+from saltseg.options import Bool, Int, Number, Options, choice
 from saltseg.synth import preview
 from saltseg.synth.salt import EMPTY_TARGET, SaltLayout, salt_layout, tile_sums
 from saltseg.synth.section import render_section
@@ -76,6 +76,10 @@ class SynthOptions(Options):
     # Independent Gaussian grey-level noise per pixel of every non-blank tile, which makes seams
     # as far apart as the real ones (saltseg mosaic's descriptor distance; docs/mosaics.md).
     tile_noise: Annotated[Number, Field(ge=0.0)] = 0.0
+    # Each non-blank tile min-max stretched to 0..255 on its own, after the noise, as the Kaggle
+    # tiles were (94% of the real tiles have a pixel at 0, 92% one at 255): the seams between
+    # tiles then show the real tiles' brightness steps (docs/mosaics.md, the cut test).
+    tile_stretch: Bool = False
 
 
 def generate(
@@ -128,9 +132,13 @@ def generate(
             for i, tile, label in _section_tiles(plan, k, image, salt.mask):
                 if not keep[i]:
                     continue
-                if o.tile_noise > 0 and not plan.blank[i]:
-                    noisy = tile + extra.normal(0.0, o.tile_noise, tile.shape)
-                    tile = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+                if (o.tile_noise > 0 or o.tile_stretch) and not plan.blank[i]:
+                    grey = tile.astype(np.float64)
+                    if o.tile_noise > 0:
+                        grey += extra.normal(0.0, o.tile_noise, tile.shape)
+                    if o.tile_stretch:
+                        grey = stretch(grey)
+                    tile = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
                 _write_tile(tmp, ids[i], tile, label, bool(is_train[i]))
                 rle_rows[i] = rle.encode(label)
                 if is_train[i]:
@@ -171,6 +179,15 @@ def generate(
         summary,
     )
     return summary
+
+
+def stretch(grey: np.ndarray) -> np.ndarray:
+    """Grey values mapped linearly so that the lowest is 0 and the highest 255 (a flat tile
+    stays as it is)."""
+    low, high = float(grey.min()), float(grey.max())
+    if high - low < 1e-6:
+        return grey
+    return (grey - low) * (255.0 / (high - low))
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,33 @@ def test_keep_fraction_leaves_tiles_out_everywhere_and_noise_spares_blank_tiles(
     with pytest.raises(SaltsegError, match="leaves none of the 12 tiles"):
         generate(tmp_path / "none", seed=3, sections=1, rows=3, cols=4, keep_fraction=1e-9)
     assert not (tmp_path / "none").exists()
+
+
+def test_tile_stretch_spans_every_tile_from_0_to_255_like_the_kaggle_tiles(tmp_path):
+    plain, stretched = tmp_path / "plain", tmp_path / "stretched"
+    generate(plain, seed=5, **TINY)
+    generate(stretched, seed=5, **TINY, tile_stretch=True)
+    before, after = all_tiles(plain), all_tiles(stretched)
+    assert before.keys() == after.keys()
+    content = [i for i in before if before[i].any()]
+    assert content
+    for i in before:
+        if not before[i].any():  # blank tiles stay blank
+            assert not after[i].any()
+            continue
+        a, b = before[i].astype(float).ravel(), after[i].astype(float).ravel()
+        assert after[i].min() == 0 and after[i].max() == 255
+        # the same picture, only mapped linearly to the full grey range
+        assert np.corrcoef(a, b)[0, 1] > 0.999
+    # a seam between two tiles of one section now shows a brightness step
+    layout = pd.read_csv(stretched / "truth" / "layout.csv", dtype={"id": str}).set_index("id")
+    cell = {(s, r, c): i for i, (s, r, c) in layout[["section", "row", "col"]].iterrows()}
+    steps = {"plain": [], "stretched": []}
+    for (s, r, c), i in cell.items():
+        j = cell.get((s, r, c + 1))
+        if j is None or i not in content or j not in content:
+            continue
+        for name, tiles in (("plain", before), ("stretched", after)):
+            left, right = tiles[i][:, -1].astype(float), tiles[j][:, 0].astype(float)
+            steps[name].append(abs(left.mean() - right.mean()))
+    assert steps["plain"] and np.mean(steps["stretched"]) > 2 * np.mean(steps["plain"])
