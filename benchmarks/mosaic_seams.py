@@ -3,8 +3,9 @@
     python benchmarks/mosaic_seams.py ../shared/data/tgs-public SYNTH_DIR OUT.png
 
 For each folder: the descriptor distances of the seams the assembly placed, of the mutual-best
-candidates it did not place, and of random pairs of tiles; and the ratio-test values of the
-candidates, placed and not. If the synthetic seams look like the real ones, a method that wins
+candidates it did not place, of random pairs of tiles and of true seams with the tiles' own
+texture (cuts across the middle of each tile, as the cut test of saltseg.mosaic.proxies makes
+them); and the ratio-test values of the candidates, placed and not. If the synthetic seams look like the real ones, a method that wins
 on the synthetic truth should also win on the real tiles.
 """
 
@@ -19,8 +20,15 @@ from matplotlib.figure import Figure
 
 from saltseg.data.kaggle import read_tiles
 from saltseg.io.figures import save_figure
-from saltseg.mosaic.assemble import assemble, candidate_links, seam_distances
+from saltseg.mosaic.assemble import (
+    MosaicOptions,
+    assemble,
+    candidate_links,
+    seam_distances,
+    side_descriptors,
+)
 from saltseg.mosaic.evaluate import neighbour_pairs
+from saltseg.mosaic.proxies import cut_halves
 
 KEY = ["first", "second", "direction"]
 
@@ -40,7 +48,15 @@ def seam_sets(folder: str, seed: int = 0) -> dict[str, np.ndarray]:
             for d in "hv"
         ]
     )
+    cuts = []
+    rows = np.sort(rng.choice(len(ids), n, replace=False))
+    for d in "hv":
+        first_half, second_half = cut_halves(images, d)
+        q, _, qv, _ = side_descriptors(first_half, rows, d, MosaicOptions())
+        _, k, _, kv = side_descriptors(second_half, rows, d, MosaicOptions())
+        cuts.append(np.sqrt(((q - k) ** 2).sum(axis=1))[qv & kv])
     return {
+        "true seams (cuts)": np.concatenate(cuts),
         "placed seams": cands.loc[cands["placed"], "distance"].to_numpy(),
         "candidates not placed": cands.loc[~cands["placed"], "distance"].to_numpy(),
         "random pairs": random[np.isfinite(random)],
@@ -61,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     for col, folder in enumerate(folders):
         sets = seam_sets(folder)
         top, bottom = axes[0, col], axes[1, col]
-        for name in ("placed seams", "candidates not placed", "random pairs"):
+        for name in ("placed seams", "candidates not placed", "random pairs", "true seams (cuts)"):
             values = sets[name]
             top.hist(
                 values, bins=bins, density=True, histtype="step", label=f"{name} ({len(values):,})"

@@ -214,6 +214,17 @@ def flip_test(
     }
 
 
+def cut_halves(images: np.ndarray, orient: str) -> tuple[np.ndarray, np.ndarray]:
+    """Views of every tile's two halves across the middle: left and right ("h"), or top and
+    bottom ("v"); the seam between them is a true seam."""
+    images = np.asarray(images)
+    if orient == "h":
+        middle = images.shape[2] // 2
+        return images[:, :, :middle], images[:, :, middle:]
+    middle = images.shape[1] // 2
+    return images[:, :middle, :], images[:, middle:, :]
+
+
 def cut_test(
     images: np.ndarray,
     thresholds: Mapping[str, float],
@@ -233,17 +244,13 @@ def cut_test(
     """
     o = options or MosaicOptions()
     images = np.asarray(images)
-    n_tiles, height, width = images.shape
+    n_tiles = len(images)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(n_tiles, min(cuts, n_tiles), replace=False))
     everything = np.arange(n_tiles)
     result: dict = {"cuts": int(len(chosen))}
     for orient in DIRECTIONS:
-        middle = (width if orient == "h" else height) // 2
-        if orient == "h":
-            first_half, second_half = images[:, :, :middle], images[:, :, middle:]
-        else:
-            first_half, second_half = images[:, :middle, :], images[:, middle:, :]
+        first_half, second_half = cut_halves(images, orient)
         q, k, qv, kv = side_descriptors(images, everything, orient, o)
         cut_q, _, cut_qv, _ = side_descriptors(first_half, chosen, orient, o)
         _, cut_k, _, cut_kv = side_descriptors(second_half, chosen, orient, o)
