@@ -1,12 +1,13 @@
 """Seam statistics, real and synthetic side by side: how far apart the two sides of a seam are.
 
-    python benchmarks/mosaic_seams.py ../shared/data/tgs-public SYNTH_DIR OUT.png
+    python benchmarks/mosaic_seams.py ../shared/data/tgs-public SYNTH_DIR [MORE_DIRS] OUT.png
 
 For each folder: the descriptor distances of the seams the assembly placed, of the mutual-best
 candidates it did not place, of random pairs of tiles and of true seams with the tiles' own
 texture (cuts across the middle of each tile, as the cut test of saltseg.mosaic.proxies makes
-them); and the ratio-test values of the candidates, placed and not. If the synthetic seams look like the real ones, a method that wins
-on the synthetic truth should also win on the real tiles.
+them); and the ratio-test values of the candidates, placed and not. If the synthetic seams
+look like the real ones, a method that wins on the synthetic truth should also win on the real
+tiles.
 """
 
 from __future__ import annotations
