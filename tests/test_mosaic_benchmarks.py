@@ -1,4 +1,4 @@
-"""benchmarks/mosaic_real.py and mosaic_seams.py run end to end on a small real-like synthetic set."""
+"""benchmarks/mosaic_real.py and mosaic_seams.py end to end on a small real-like synthetic set."""
 
 from __future__ import annotations
 
