@@ -21,15 +21,9 @@ from matplotlib.figure import Figure
 
 from saltseg.data.kaggle import read_tiles
 from saltseg.io.figures import save_figure
-from saltseg.mosaic.assemble import (
-    MosaicOptions,
-    assemble,
-    candidate_links,
-    seam_distances,
-    side_descriptors,
-)
+from saltseg.mosaic.assemble import MosaicOptions, assemble, candidate_links, seam_distances
 from saltseg.mosaic.evaluate import neighbour_pairs
-from saltseg.mosaic.proxies import cut_halves
+from saltseg.mosaic.proxies import cut_sides
 
 KEY = ["first", "second", "direction"]
 
@@ -52,10 +46,8 @@ def seam_sets(folder: str, seed: int = 0) -> dict[str, np.ndarray]:
     cuts = []
     rows = np.sort(rng.choice(len(ids), n, replace=False))
     for d in "hv":
-        first_half, second_half = cut_halves(images, d)
-        q, _, qv, _ = side_descriptors(first_half, rows, d, MosaicOptions())
-        _, k, _, kv = side_descriptors(second_half, rows, d, MosaicOptions())
-        cuts.append(np.sqrt(((q - k) ** 2).sum(axis=1))[qv & kv])
+        q, k, valid = cut_sides(images, rows, d, MosaicOptions())
+        cuts.append(np.sqrt(((q - k) ** 2).sum(axis=1))[valid])
     return {
         "true seams (cuts)": np.concatenate(cuts),
         "placed seams": cands.loc[cands["placed"], "distance"].to_numpy(),

@@ -186,6 +186,12 @@ def stability(
     }
 
 
+def chosen_thresholds(layout: pd.DataFrame, options: MosaicOptions) -> dict[str, float]:
+    """The ratio thresholds the assembly chose for ``layout`` per orientation ("h", "v"), or
+    ``options.min_ratio`` for both where the layout does not say."""
+    return layout.attrs.get("ratio_thresholds") or dict.fromkeys(DIRECTIONS, options.min_ratio)
+
+
 def flip_test(
     layout: pd.DataFrame,
     ids: Sequence[str],
@@ -200,7 +206,7 @@ def flip_test(
     turned = np.random.default_rng(seed).random(len(ids)) < 0.5
     flipped = np.array(images, copy=True)
     flipped[turned] = flipped[turned][:, ::-1, :]
-    chosen = layout.attrs.get("ratio_thresholds") or {"h": o.min_ratio, "v": o.min_ratio}
+    chosen = chosen_thresholds(layout, o)
     fixed = o.model_copy(update={"min_ratio": min(chosen.values()), "max_false_rate": 0.0})
     null = neighbour_pairs(assemble(flipped, ids, fixed), "mosaic")
     half = dict(zip(ids.tolist(), turned.tolist(), strict=True))
@@ -214,15 +220,21 @@ def flip_test(
     }
 
 
-def cut_halves(images: np.ndarray, orient: str) -> tuple[np.ndarray, np.ndarray]:
-    """Views of every tile's two halves across the middle: left and right ("h"), or top and
-    bottom ("v"); the seam between them is a true seam."""
+def cut_sides(
+    images: np.ndarray, rows: np.ndarray, orient: str, options: MosaicOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each of ``rows``' tiles cut in two across the middle (between columns for "h", rows for
+    "v"), a true seam: the descriptor of the first half's cut side, of the second half's, and
+    whether both carry evidence."""
     images = np.asarray(images)
+    middle = images.shape[2 if orient == "h" else 1] // 2
     if orient == "h":
-        middle = images.shape[2] // 2
-        return images[:, :, :middle], images[:, :, middle:]
-    middle = images.shape[1] // 2
-    return images[:, :middle, :], images[:, middle:, :]
+        first_half, second_half = images[:, :, :middle], images[:, :, middle:]
+    else:
+        first_half, second_half = images[:, :middle, :], images[:, middle:, :]
+    q, _, q_valid, _ = side_descriptors(first_half, rows, orient, options)
+    _, k, _, k_valid = side_descriptors(second_half, rows, orient, options)
+    return q, k, q_valid & k_valid
 
 
 def cut_test(
@@ -247,28 +259,24 @@ def cut_test(
     n_tiles = len(images)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(n_tiles, min(cuts, n_tiles), replace=False))
-    everything = np.arange(n_tiles)
-    result: dict = {"cuts": int(len(chosen))}
+    everything, m = np.arange(n_tiles), len(chosen)
+    none_v = np.zeros(m, bool)
+    result: dict = {"cuts": int(m)}
     for orient in DIRECTIONS:
-        first_half, second_half = cut_halves(images, orient)
         q, k, qv, kv = side_descriptors(images, everything, orient, o)
-        cut_q, _, cut_qv, _ = side_descriptors(first_half, chosen, orient, o)
-        _, cut_k, _, cut_kv = side_descriptors(second_half, chosen, orient, o)
-        both = cut_qv & cut_kv  # cuts with evidence on both sides of the seam
-        m = len(chosen)
-        none_q, none_v = np.zeros_like(cut_q), np.zeros(m, bool)
+        cut_q, cut_k, both = cut_sides(images, chosen, orient, o)  # both: evidence either side
+        none_q = np.zeros_like(cut_q)
         # Rows: the tiles, then the first halves (a first side only), then the second halves.
         all_q = np.vstack([q, cut_q, none_q])
         all_k = np.vstack([k, none_q, cut_k])
         all_qv = np.concatenate([qv, both, none_v])
         threshold = float(thresholds[orient])
-        first_rows = np.arange(n_tiles, n_tiles + m)
         a, b, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, both]), o)
-        strong = (conf > threshold) & (a >= n_tiles) & (a < n_tiles + m)
+        strong = (conf > threshold) & (a >= n_tiles) & (a < n_tiles + m)  # from a first half
         linked = int((b[strong] == a[strong] + m).sum())
         # The same with the second halves left out: whatever a first half links is chance.
         a, _, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, none_v]), o)
-        chance = np.isin(a[conf > threshold], first_rows).sum()
+        chance = int(((conf > threshold) & (a >= n_tiles)).sum())  # no second half is a first
         usable = int(both.sum())
         result[f"{orient}_cuts"] = usable
         result[f"{orient}_recall"] = float(linked / usable) if usable else float("nan")

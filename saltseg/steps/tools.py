@@ -22,7 +22,14 @@ from saltseg.io.submission import write_submission
 from saltseg.mosaic.assemble import MosaicOptions
 from saltseg.mosaic.evaluate import evaluate
 from saltseg.mosaic.layout import read_truth_layout
-from saltseg.mosaic.proxies import cut_test, flip_test, loop_closure, mask_continuity, stability
+from saltseg.mosaic.proxies import (
+    chosen_thresholds,
+    cut_test,
+    flip_test,
+    loop_closure,
+    mask_continuity,
+    stability,
+)
 from saltseg.steps.data import assemble_tiles
 
 logger = logging.getLogger(__name__)
@@ -108,8 +115,7 @@ def measure_mosaics(
     result |= _prefixed("continuity", mask_continuity(placed, masks))
     result |= _prefixed("loops", loop_closure(placed, ids, images, options))
     result |= _prefixed("flip", flip_test(placed, ids, images, options))
-    thresholds = placed.attrs.get("ratio_thresholds") or dict.fromkeys("hv", options.min_ratio)
-    result |= _prefixed("cut", cut_test(images, thresholds, options))
+    result |= _prefixed("cut", cut_test(images, chosen_thresholds(placed, options), options))
     if stability_check:
         result |= _prefixed("stability", stability(placed, ids, images, options))
     return placed, result
