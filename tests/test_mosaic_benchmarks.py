@@ -48,3 +48,17 @@ def test_the_seam_picture_draws_true_seams_beside_the_placed_ones(real_like, tmp
     assert "true seams (cuts)" in printed and "placed seams" in printed
     picture = cv2.imread(str(out))
     assert picture is not None and picture.shape[0] > 300
+
+
+def test_the_coverage_tables_put_placement_beside_the_cut_test(real_like, tmp_path, capsys):
+    out = tmp_path / "kinds.png"
+    load("mosaic_coverage").main([str(real_like), "--cuts", "20", "--picture", str(out)])
+    printed = capsys.readouterr().out
+    assert "all tiles by kind" in printed and "labelled tiles by kind and salt" in printed
+    first = printed.split("labelled tiles")[0]
+    rows = [line.strip("|").split("|") for line in first.splitlines() if line.startswith("| ")]
+    counts = {cells[0].strip(): int(cells[1].replace(",", "")) for cells in rows[1:]}
+    assert sum(counts.values()) == len(list(real_like.glob("*/images/*.png")))
+    assert counts.get("rough", 0) > 0  # the synthetic texture is fine-grained
+    picture = cv2.imread(str(out))
+    assert picture is not None and picture.shape[1] > 800

@@ -237,6 +237,69 @@ def cut_sides(
     return q, k, q_valid & k_valid
 
 
+def cut_links(
+    images: np.ndarray,
+    rows: np.ndarray,
+    thresholds: Mapping[str, float],
+    options: MosaicOptions | None = None,
+) -> pd.DataFrame:
+    """The cut test tile by tile: each tile of ``rows`` cut in two across the middle (between
+    columns for "h", rows for "v") at the ratio ``thresholds`` the assembly chose
+    (``layout.attrs["ratio_thresholds"]``).
+
+    Each cut's first half joins all the tiles with its cut side as a first side, its second
+    half with its cut side as a second side, so their rivals are every tile's sides. One row per
+    tile of ``rows``: ``{o}_usable`` (both cut sides carry evidence), ``{o}_linked`` (the cut
+    linked as the assembly would link it) and ``{o}_chance`` (the first half linked to any tile
+    once the second halves are left out).
+    """
+    o = options or MosaicOptions()
+    images = np.asarray(images)
+    rows = np.asarray(rows, dtype=np.int64)
+    n_tiles, m = len(images), len(rows)
+    everything, none_v = np.arange(n_tiles), np.zeros(m, bool)
+    table: dict[str, np.ndarray] = {"row": rows}
+    for orient in DIRECTIONS:
+        q, k, qv, kv = side_descriptors(images, everything, orient, o)
+        cut_q, cut_k, both = cut_sides(images, rows, orient, o)  # both: evidence either side
+        none_q = np.zeros_like(cut_q)
+        # Rows: the tiles, then the first halves (a first side only), then the second halves.
+        all_q = np.vstack([q, cut_q, none_q])
+        all_k = np.vstack([k, none_q, cut_k])
+        all_qv = np.concatenate([qv, both, none_v])
+        threshold = float(thresholds[orient])
+        a, b, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, both]), o)
+        strong = (conf > threshold) & (a >= n_tiles) & (a < n_tiles + m)  # from a first half
+        linked = np.zeros(m, bool)
+        linked[a[strong & (b == a + m)] - n_tiles] = True
+        # The same with the second halves left out: whatever a first half links is chance.
+        a, _, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, none_v]), o)
+        chance = np.zeros(m, bool)
+        chance[a[(conf > threshold) & (a >= n_tiles) & (a < n_tiles + m)] - n_tiles] = True
+        table |= {f"{orient}_usable": both, f"{orient}_linked": linked & both}
+        table[f"{orient}_chance"] = chance & both
+    return pd.DataFrame(table)
+
+
+def summarize_cuts(links: pd.DataFrame) -> dict:
+    """:func:`cut_links` in figures: ``{o}_recall``, the share of usable cuts linked, and
+    ``{o}_chance``, the share of first halves linked to anything without their partners."""
+    result: dict = {"cuts": int(len(links))}
+    for orient in DIRECTIONS:
+        usable = int(links[f"{orient}_usable"].sum())
+        linked, chance = int(links[f"{orient}_linked"].sum()), int(links[f"{orient}_chance"].sum())
+        result[f"{orient}_cuts"] = usable
+        result[f"{orient}_recall"] = float(linked / usable) if usable else float("nan")
+        result[f"{orient}_chance"] = float(chance / usable) if usable else float("nan")
+    return result
+
+
+def cut_rows(n_tiles: int, cuts: int = 3000, seed: int = 0) -> np.ndarray:
+    """The tiles the cut test cuts: up to ``cuts`` distinct random rows, sorted."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_tiles, min(cuts, n_tiles), replace=False))
+
+
 def cut_test(
     images: np.ndarray,
     thresholds: Mapping[str, float],
@@ -246,39 +309,7 @@ def cut_test(
     seed: int = 0,
 ) -> dict:
     """Recall of true seams and the chance links of partner-less sides, per orientation, at the
-    ratio ``thresholds`` the assembly chose (``layout.attrs["ratio_thresholds"]``).
-
-    Up to ``cuts`` random tiles are cut in two across the middle (between columns for "h",
-    rows for "v"); each cut's first half joins the tiles with its cut side as a first side, its
-    second half with its cut side as a second side, so their rivals are every tile's sides.
-    ``{o}_recall``: the share of cuts linked as the assembly would link them; ``{o}_chance``:
-    the share of first halves linked to anything once the second halves are left out.
-    """
-    o = options or MosaicOptions()
-    images = np.asarray(images)
-    n_tiles = len(images)
-    rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.choice(n_tiles, min(cuts, n_tiles), replace=False))
-    everything, m = np.arange(n_tiles), len(chosen)
-    none_v = np.zeros(m, bool)
-    result: dict = {"cuts": int(m)}
-    for orient in DIRECTIONS:
-        q, k, qv, kv = side_descriptors(images, everything, orient, o)
-        cut_q, cut_k, both = cut_sides(images, chosen, orient, o)  # both: evidence either side
-        none_q = np.zeros_like(cut_q)
-        # Rows: the tiles, then the first halves (a first side only), then the second halves.
-        all_q = np.vstack([q, cut_q, none_q])
-        all_k = np.vstack([k, none_q, cut_k])
-        all_qv = np.concatenate([qv, both, none_v])
-        threshold = float(thresholds[orient])
-        a, b, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, both]), o)
-        strong = (conf > threshold) & (a >= n_tiles) & (a < n_tiles + m)  # from a first half
-        linked = int((b[strong] == a[strong] + m).sum())
-        # The same with the second halves left out: whatever a first half links is chance.
-        a, _, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, none_v]), o)
-        chance = int(((conf > threshold) & (a >= n_tiles)).sum())  # no second half is a first
-        usable = int(both.sum())
-        result[f"{orient}_cuts"] = usable
-        result[f"{orient}_recall"] = float(linked / usable) if usable else float("nan")
-        result[f"{orient}_chance"] = float(chance / usable) if usable else float("nan")
-    return result
+    ratio ``thresholds`` the assembly chose, over up to ``cuts`` random tiles
+    (:func:`cut_links`, :func:`summarize_cuts`)."""
+    rows = cut_rows(len(images), cuts, seed)
+    return summarize_cuts(cut_links(images, rows, thresholds, options))

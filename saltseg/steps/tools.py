@@ -20,15 +20,18 @@ from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_dir
 from saltseg.io.submission import write_submission
 from saltseg.mosaic.assemble import MosaicOptions
+from saltseg.mosaic.coverage import KINDS, coverage, texture_kinds
 from saltseg.mosaic.evaluate import evaluate
 from saltseg.mosaic.layout import read_truth_layout
 from saltseg.mosaic.proxies import (
     chosen_thresholds,
-    cut_test,
+    cut_links,
+    cut_rows,
     flip_test,
     loop_closure,
     mask_continuity,
     stability,
+    summarize_cuts,
 )
 from saltseg.steps.data import assemble_tiles
 
@@ -105,8 +108,9 @@ def measure_mosaics(
     """Assemble a tile set and measure the layout with the precision proxies of
     saltseg.mosaic.proxies (mask continuity over the labelled tiles, loop closure, the flip
     test's estimate of false seams, the cut test's recall of true seams and chance links and,
-    with ``stability_check``, a re-assembly without a tenth of the tiles); returns the layout
-    and the figures, prefixed by proxy."""
+    with ``stability_check``, a re-assembly without a tenth of the tiles) and the tiles placed
+    and cuts linked per texture kind (saltseg.mosaic.coverage); returns the layout and the
+    figures, prefixed by proxy."""
     images = np.asarray(tile_set.images)
     placed, result = assemble_tiles(tile_set, options)
     train = tile_set.split("train")
@@ -115,7 +119,17 @@ def measure_mosaics(
     result |= _prefixed("continuity", mask_continuity(placed, masks))
     result |= _prefixed("loops", loop_closure(placed, ids, images, options))
     result |= _prefixed("flip", flip_test(placed, ids, images, options))
-    result |= _prefixed("cut", cut_test(images, chosen_thresholds(placed, options), options))
+    cuts = cut_links(images, cut_rows(len(images)), chosen_thresholds(placed, options), options)
+    result |= _prefixed("cut", summarize_cuts(cuts))
+    is_placed = np.isin(ids, placed["id"].astype(str).to_numpy())
+    by_kind = coverage(texture_kinds(images), is_placed, cuts).set_index("group")
+    for kind in KINDS:
+        row = by_kind.loc[kind] if kind in by_kind.index else None
+        result[f"kind_{kind}_tiles"] = int(row["tiles"]) if row is not None else 0
+        result[f"kind_{kind}_placed"] = int(row["placed"]) if row is not None else 0
+        for o in ("h", "v"):
+            recall = row[f"cut_{o}_recall"] if row is not None else np.nan
+            result[f"kind_{kind}_cut_{o}_recall"] = float(recall)
     if stability_check:
         result |= _prefixed("stability", stability(placed, ids, images, options))
     return placed, result

@@ -6,6 +6,8 @@ import pandas as pd
 
 from saltseg.mosaic.assemble import assemble
 from saltseg.mosaic.proxies import (
+    cut_links,
+    cut_rows,
     cut_test,
     flip_test,
     loop_closure,
@@ -125,3 +127,24 @@ def test_the_cut_test_finds_cuts_through_continuous_texture_and_not_through_a_ju
     # The assembly's thresholds decide: at 0.99 (the runner-up 100 times as far) none passes.
     strict = cut_test(tiles, {"h": 0.99, "v": 0.99}, cuts=30, seed=0)
     assert strict["h_recall"] == 0.0 and strict["v_recall"] == 0.0
+
+
+def test_cut_links_tell_tile_by_tile_what_the_cut_test_sums():
+    tiles = np.stack([textured_section(1, 1, seed=s) for s in range(40)])
+    tiles[5:10, :, 50:] = np.roll(tiles, 1, axis=0)[5:10, :, 50:]  # a jump where "h" cuts
+    tiles[3] = 128  # flat: no evidence either way
+    at = {"h": 0.25, "v": 0.25}
+    rows = cut_rows(len(tiles), cuts=30, seed=0)
+    links = cut_links(tiles, rows, at)
+    assert links["row"].tolist() == rows.tolist()
+    by_row = links.set_index("row")
+    assert set(by_row.index[~by_row["h_usable"]]) == {3} & set(rows)
+    jumped = [r for r in rows if 5 <= r < 10]
+    assert jumped and not by_row.loc[jumped, "h_linked"].any()
+    assert by_row.loc[jumped, "v_linked"].all()  # the "v" cut runs across the jump, not along it
+    others = [r for r in rows if r != 3 and not 5 <= r < 10]
+    assert by_row.loc[others, "h_linked"].all()
+    summary = cut_test(tiles, at, cuts=30, seed=0)
+    assert summary["h_cuts"] == int(links["h_usable"].sum())
+    assert summary["h_recall"] == links["h_linked"].sum() / links["h_usable"].sum()
+    assert summary["v_chance"] == links["v_chance"].sum() / links["v_usable"].sum()
