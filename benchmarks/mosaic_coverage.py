@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(train):
         salt = np.asarray(tiles.masks)[train].reshape(len(train), -1).any(axis=1)
         groups = np.full(len(ids), "unlabelled", dtype=object)
-        groups[train] = [f"{k}, {'salt' if s else 'no salt'}" for k, s in zip(kinds[train], salt)]
+        groups[train] = kinds[train] + np.where(salt, ", salt", ", no salt")
         labelled = coverage(groups.astype(str), placed, cuts)
         print("\nlabelled tiles by kind and salt:\n")
         print(markdown(labelled[labelled["group"] != "unlabelled"]))

@@ -40,7 +40,7 @@ def fine_texture_share(images: np.ndarray, *, chunk: int = 2048) -> np.ndarray:
 
 
 def texture_kinds(images: np.ndarray, *, smooth_below: float = SMOOTH_BELOW) -> np.ndarray:
-    """"flat" (grey standard deviation under ``FLAT_STD``), "smooth" (fine texture share under
+    """ "flat" (grey standard deviation under ``FLAT_STD``), "smooth" (fine texture share under
     ``smooth_below``) or "rough", per tile."""
     images = np.asarray(images)
     std = images.reshape(len(images), -1).std(axis=1)
