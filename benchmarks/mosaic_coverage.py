@@ -26,30 +26,48 @@ from saltseg.io.figures import save_figure
 from saltseg.mosaic.assemble import MosaicOptions, assemble
 from saltseg.mosaic.coverage import SMOOTH_BELOW, coverage, fine_texture_share, texture_kinds
 from saltseg.mosaic.proxies import chosen_thresholds, cut_links, cut_rows
+from saltseg.report import markdown_table
 
 
-def markdown(table: pd.DataFrame) -> str:
-    lines = [
-        "| tiles | count | placed | share placed | cut seams linked: h / v | cuts: h / v |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in table.itertuples(index=False):
-        lines.append(
-            f"| {r.group} | {r.tiles:,} | {r.placed:,} | {r.placed_share:.1%} | "
-            f"{r.cut_h_recall:.3f} / {r.cut_v_recall:.3f} | {r.cut_h_cuts:,} / {r.cut_v_cuts:,} |"
-        )
-    return "\n".join(lines)
+def markdown(table: pd.DataFrame, depths: pd.Series) -> str:
+    """The coverage table as printed: NaN (no cuts, no depths) as an empty cell."""
+    shown = pd.DataFrame(
+        {
+            "tiles": table["group"],
+            "count": table["tiles"].map("{:,}".format),
+            "placed": table["placed"].map("{:,}".format),
+            "share placed": table["placed_share"].map("{:.1%}".format),
+            "cut seams linked: h": table["cut_h_recall"],
+            "v": table["cut_v_recall"],
+            "cuts: h / v": [
+                f"{h:,} / {v:,}" for h, v in table[["cut_h_cuts", "cut_v_cuts"]].values
+            ],
+            "median z (ft)": [
+                "" if np.isnan(v) else f"{v:,.0f}" for v in table["group"].map(depths)
+            ],
+        }
+    )
+    return markdown_table(shown, floatfmt=".3f")
 
 
-def montage(images: np.ndarray, rows: np.ndarray, k: int = 5) -> np.ndarray:
-    """Up to k x k tiles side by side, 2 px apart."""
-    cells = np.full((k * k, 105, 105), 0, np.uint8)
+def montage(images: np.ndarray, rows: np.ndarray, k: int = 5, gap: int = 2) -> np.ndarray:
+    """Up to k x k of ``images``' tiles side by side, ``gap`` black pixels around each."""
+    size = images.shape[1] + 2 * gap
+    cells = np.zeros((k * k, size, size), np.uint8)
     for i, r in enumerate(rows[: k * k]):
-        cells[i, 2:103, 2:103] = images[r]
+        cells[i, gap:-gap, gap:-gap] = images[r]
     return np.vstack([np.hstack(list(cells[j * k : (j + 1) * k])) for j in range(k)])
 
 
-def picture(path: str, images, share, placed, kinds, seed: int = 0) -> None:
+def picture(
+    path: str,
+    images: np.ndarray,
+    share: np.ndarray,
+    placed: np.ndarray,
+    kinds: np.ndarray,
+    seed: int = 0,
+) -> None:
+    """The fine-texture histogram of placed and unplaced tiles, and random tiles of each kind."""
     rng = np.random.default_rng(seed)
     fig = Figure(figsize=(15, 5.4), layout="constrained")
     hist, smooth_ax, rough_ax = fig.subplots(1, 3)
@@ -86,21 +104,26 @@ def main(argv: list[str] | None = None) -> None:
     options = MosaicOptions.parse(json.loads(args.variant), "variant")
     layout = assemble(images, ids, options)
     placed = np.isin(ids, layout["id"].astype(str).to_numpy())
-    kinds = texture_kinds(images)
+    share = fine_texture_share(images)
+    kinds = texture_kinds(images, flat_std=options.min_edge_std, share=share).astype(str)
+    z = tiles.table["z"].to_numpy(dtype=np.float64)
     train = tiles.rows_of("train")
     rows = np.union1d(cut_rows(len(ids), args.cuts), train)
     cuts = cut_links(images, rows, chosen_thresholds(layout, options), options)
     print(f"{len(ids):,} tiles, {placed.sum():,} placed ({args.variant}); all tiles by kind:\n")
-    print(markdown(coverage(kinds.astype(str), placed, cuts)))
+    depths = pd.Series(z).groupby(kinds).median()
+    print(markdown(coverage(kinds, placed, cuts), depths))
     if len(train):
         salt = np.asarray(tiles.masks)[train].reshape(len(train), -1).any(axis=1)
         groups = np.full(len(ids), "unlabelled", dtype=object)
-        groups[train] = kinds[train] + np.where(salt, ", salt", ", no salt")
-        labelled = coverage(groups.astype(str), placed, cuts)
+        groups[train] = kinds[train].astype(object) + np.where(salt, ", salt", ", no salt")
+        groups = groups.astype(str)
+        labelled = coverage(groups, placed, cuts)
+        depths = pd.Series(z).groupby(groups).median()
         print("\nlabelled tiles by kind and salt:\n")
-        print(markdown(labelled[labelled["group"] != "unlabelled"]))
+        print(markdown(labelled[labelled["group"] != "unlabelled"], depths))
     if args.picture:
-        picture(args.picture, images, fine_texture_share(images), placed, kinds)
+        picture(args.picture, images, share, placed, kinds)
 
 
 if __name__ == "__main__":

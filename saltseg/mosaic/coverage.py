@@ -18,35 +18,43 @@ from saltseg.mosaic.assemble import DIRECTIONS
 
 FINE_FREQUENCY = 0.25  # cycles per pixel
 SMOOTH_BELOW = 0.0126  # 10 ** -1.9: the trough between the real tiles' two modes
-FLAT_STD = 2.0  # grey levels; as MosaicOptions.min_edge_std: such tiles never link
+FLAT_STD = 2.0  # grey levels: MosaicOptions.min_edge_std's default, under which sides never link
 KINDS = ("smooth", "rough", "flat")
 
 
 def fine_texture_share(images: np.ndarray, *, chunk: int = 2048) -> np.ndarray:
-    """Per tile, the share of its power along the rows (tile mean removed) at spatial
-    frequencies above ``FINE_FREQUENCY``; NaN for a tile without any variation."""
+    """Per tile, the share of its power along the rows at spatial frequencies above
+    ``FINE_FREQUENCY`` (the zero frequency left out); NaN for a tile whose rows are each
+    constant."""
     images = np.asarray(images)
-    freqs = np.fft.rfftfreq(images.shape[2])
-    fine = freqs > FINE_FREQUENCY
+    fine = np.fft.rfftfreq(images.shape[2]) > FINE_FREQUENCY
     out = np.full(len(images), np.nan)
     for s in range(0, len(images), chunk):
         x = images[s : s + chunk].astype(np.float32)
-        x -= x.mean(axis=(1, 2), keepdims=True)
+        x -= x.mean(axis=2, keepdims=True)  # so that constant rows give no rounding noise
         power = (np.abs(np.fft.rfft(x, axis=2)) ** 2).mean(axis=1)
         total = power[:, 1:].sum(axis=1)
+        # Rows that vary by a grey level give about 1,000 or more; rounding noise far below 1.
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[s : s + chunk] = np.where(total > 0, power[:, fine].sum(axis=1) / total, np.nan)
+            out[s : s + chunk] = np.where(total > 1.0, power[:, fine].sum(axis=1) / total, np.nan)
     return out
 
 
-def texture_kinds(images: np.ndarray, *, smooth_below: float = SMOOTH_BELOW) -> np.ndarray:
-    """ "flat" (grey standard deviation under ``FLAT_STD``), "smooth" (fine texture share under
-    ``smooth_below``) or "rough", per tile."""
+def texture_kinds(
+    images: np.ndarray,
+    *,
+    smooth_below: float = SMOOTH_BELOW,
+    flat_std: float = FLAT_STD,
+    share: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per tile: "flat" (grey standard deviation under ``flat_std``), "smooth" (fine texture share
+    under ``smooth_below``, or no variation along the rows) or "rough"; ``share``: the
+    tiles' :func:`fine_texture_share` where already known."""
     images = np.asarray(images)
-    std = images.reshape(len(images), -1).std(axis=1)
-    share = fine_texture_share(images)
-    kinds = np.where(share < smooth_below, "smooth", "rough").astype(object)
-    kinds[(std < FLAT_STD) | np.isnan(share)] = "flat"
+    share = fine_texture_share(images) if share is None else np.asarray(share)
+    std = np.array([tile.std() for tile in images])  # one tile at a time: no float copy of all
+    kinds = np.where(share >= smooth_below, "rough", "smooth").astype(object)  # NaN: smooth
+    kinds[std < flat_std] = "flat"
     return kinds
 
 

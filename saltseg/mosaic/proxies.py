@@ -257,6 +257,9 @@ def cut_links(
     images = np.asarray(images)
     rows = np.asarray(rows, dtype=np.int64)
     n_tiles, m = len(images), len(rows)
+    # A tile cut twice would be its own rival; a row out of range would wrap around.
+    if len(np.unique(rows)) != m or (m and (rows.min() < 0 or rows.max() >= n_tiles)):
+        raise ValueError(f"cut rows must be distinct tiles of 0..{n_tiles - 1}")
     everything, none_v = np.arange(n_tiles), np.zeros(m, bool)
     table: dict[str, np.ndarray] = {"row": rows}
     for orient in DIRECTIONS:
@@ -270,14 +273,13 @@ def cut_links(
         threshold = float(thresholds[orient])
         a, b, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, both]), o)
         strong = (conf > threshold) & (a >= n_tiles) & (a < n_tiles + m)  # from a first half
-        linked = np.zeros(m, bool)
+        linked = np.zeros(m, bool)  # a first side starts one link at most
         linked[a[strong & (b == a + m)] - n_tiles] = True
         # The same with the second halves left out: whatever a first half links is chance.
         a, _, conf = mutual_links(all_q, all_k, all_qv, np.concatenate([kv, none_v, none_v]), o)
         chance = np.zeros(m, bool)
-        chance[a[(conf > threshold) & (a >= n_tiles) & (a < n_tiles + m)] - n_tiles] = True
-        table |= {f"{orient}_usable": both, f"{orient}_linked": linked & both}
-        table[f"{orient}_chance"] = chance & both
+        chance[a[(conf > threshold) & (a >= n_tiles)] - n_tiles] = True  # second halves: no q
+        table |= {f"{orient}_usable": both, f"{orient}_linked": linked, f"{orient}_chance": chance}
     return pd.DataFrame(table)
 
 

@@ -19,7 +19,7 @@ from saltseg.data.tileset import summary as tileset_summary
 from saltseg.errors import SaltsegError
 from saltseg.io.atomic import atomic_dir
 from saltseg.io.submission import write_submission
-from saltseg.mosaic.assemble import MosaicOptions
+from saltseg.mosaic.assemble import DIRECTIONS, MosaicOptions
 from saltseg.mosaic.coverage import KINDS, coverage, texture_kinds
 from saltseg.mosaic.evaluate import evaluate
 from saltseg.mosaic.layout import read_truth_layout
@@ -122,14 +122,13 @@ def measure_mosaics(
     cuts = cut_links(images, cut_rows(len(images)), chosen_thresholds(placed, options), options)
     result |= _prefixed("cut", summarize_cuts(cuts))
     is_placed = np.isin(ids, placed["id"].astype(str).to_numpy())
-    by_kind = coverage(texture_kinds(images), is_placed, cuts).set_index("group")
-    for kind in KINDS:
-        row = by_kind.loc[kind] if kind in by_kind.index else None
-        result[f"kind_{kind}_tiles"] = int(row["tiles"]) if row is not None else 0
-        result[f"kind_{kind}_placed"] = int(row["placed"]) if row is not None else 0
-        for o in ("h", "v"):
-            recall = row[f"cut_{o}_recall"] if row is not None else np.nan
-            result[f"kind_{kind}_cut_{o}_recall"] = float(recall)
+    kinds = texture_kinds(images, flat_std=options.min_edge_std)
+    by_kind = coverage(kinds, is_placed, cuts).set_index("group").reindex(list(KINDS))
+    for kind, row in by_kind.iterrows():
+        result[f"kind_{kind}_tiles"] = int(np.nan_to_num(row["tiles"]))
+        result[f"kind_{kind}_placed"] = int(np.nan_to_num(row["placed"]))
+        for o in DIRECTIONS:
+            result[f"kind_{kind}_cut_{o}_recall"] = float(row[f"cut_{o}_recall"])
     if stability_check:
         result |= _prefixed("stability", stability(placed, ids, images, options))
     return placed, result

@@ -31,19 +31,25 @@ def test_fine_texture_share_tells_smooth_from_rough_and_flat():
     # brightness and contrast do not change the kind (each real tile was stretched on its own)
     assert texture_kinds(np.stack([smooth_tile(0) // 3 + 40])).tolist() == ["smooth"]
     assert texture_kinds(tiles, smooth_below=1.0).tolist() == ["smooth", "smooth", "flat"]
+    assert texture_kinds(tiles, flat_std=100.0).tolist() == ["flat"] * 3
+    # horizontal layers: no variation along the rows, so no fine texture across them either
+    layers = np.repeat(np.linspace(0, 250, T).astype(np.uint8)[:, None], T, axis=1)
+    assert np.isnan(fine_texture_share(layers[None]))[0]
+    assert texture_kinds(layers[None]).tolist() == ["smooth"]
+    assert texture_kinds(tiles[:0]).tolist() == []
 
 
 def test_coverage_counts_placed_tiles_and_cut_recall_per_group():
     groups = np.array(["a", "a", "b", "b", "b", "c"])
     placed = np.array([True, False, False, False, True, False])
-    cuts = pd.DataFrame(
+    cuts = pd.DataFrame(  # rows out of order: the table must follow "row", not position
         {
-            "row": [0, 1, 2, 3, 5],
-            "h_usable": [True, True, True, False, False],
-            "h_linked": [True, False, True, False, False],
+            "row": [5, 2, 0, 3, 1],
+            "h_usable": [True, True, True, False, True],
+            "h_linked": [True, True, True, False, False],
             "h_chance": [False] * 5,
-            "v_usable": [True, True, True, True, False],
-            "v_linked": [True, True, False, False, False],
+            "v_usable": [False, True, True, True, True],
+            "v_linked": [False, False, True, False, True],
             "v_chance": [False] * 5,
         }
     )
@@ -54,6 +60,7 @@ def test_coverage_counts_placed_tiles_and_cut_recall_per_group():
     assert table.loc["a", "cut_h_recall"] == 0.5 and table.loc["a", "cut_v_recall"] == 1.0
     assert table.loc["b", "cut_h_recall"] == 1.0 and table.loc["b", "cut_h_cuts"] == 1
     assert table.loc["b", "cut_v_recall"] == 0.0 and table.loc["b", "cut_v_cuts"] == 2
-    assert np.isnan(table.loc["c", "cut_h_recall"]) and table.loc["c", "cut_h_cuts"] == 0
+    assert table.loc["c", "cut_h_recall"] == 1.0 and table.loc["c", "cut_h_cuts"] == 1
+    assert np.isnan(table.loc["c", "cut_v_recall"]) and table.loc["c", "cut_v_cuts"] == 0
     with pytest.raises(ValueError, match="3 group labels for 6 tiles"):
         coverage(groups[:3], placed, cuts)

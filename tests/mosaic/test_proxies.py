@@ -3,6 +3,7 @@
 import cv2
 import numpy as np
 import pandas as pd
+import pytest
 
 from saltseg.mosaic.assemble import assemble
 from saltseg.mosaic.proxies import (
@@ -131,7 +132,7 @@ def test_the_cut_test_finds_cuts_through_continuous_texture_and_not_through_a_ju
 
 def test_cut_links_tell_tile_by_tile_what_the_cut_test_sums():
     tiles = np.stack([textured_section(1, 1, seed=s) for s in range(40)])
-    tiles[5:10, :, 50:] = np.roll(tiles, 1, axis=0)[5:10, :, 50:]  # a jump where "h" cuts
+    tiles[5:10, :, 50:] = np.roll(tiles[5:10], 1, axis=0)[:, :, 50:]  # a jump where "h" cuts
     tiles[3] = 128  # flat: no evidence either way
     at = {"h": 0.25, "v": 0.25}
     rows = cut_rows(len(tiles), cuts=30, seed=0)
@@ -144,7 +145,21 @@ def test_cut_links_tell_tile_by_tile_what_the_cut_test_sums():
     assert by_row.loc[jumped, "v_linked"].all()  # the "v" cut runs across the jump, not along it
     others = [r for r in rows if r != 3 and not 5 <= r < 10]
     assert by_row.loc[others, "h_linked"].all()
+    # The figures cut_test gave before it was built on cut_links (commit 0af32b7).
     summary = cut_test(tiles, at, cuts=30, seed=0)
-    assert summary["h_cuts"] == int(links["h_usable"].sum())
-    assert summary["h_recall"] == links["h_linked"].sum() / links["h_usable"].sum()
-    assert summary["v_chance"] == links["v_chance"].sum() / links["v_usable"].sum()
+    assert (summary["h_cuts"], summary["v_cuts"]) == (29, 29)
+    assert summary["h_recall"] == 25 / 29 and summary["v_recall"] == 1.0
+    assert summary["h_chance"] == 2 / 29 and summary["v_chance"] == 1 / 29
+    with pytest.raises(ValueError, match="distinct"):
+        cut_links(tiles, np.array([1, 1]), at)
+    with pytest.raises(ValueError, match="distinct"):
+        cut_links(tiles, np.array([-1]), at)
+
+
+def test_a_cut_whose_second_half_has_a_twin_is_chance_linked_but_not_found():
+    tiles = np.stack([textured_section(1, 1, seed=s) for s in range(20)])
+    # Tile 1 starts where tile 0's cut does: its left side is the cut's second side again.
+    tiles[1, :, :51] = tiles[0, :, 50:]
+    links = cut_links(tiles, np.array([0, 2]), {"h": 0.25, "v": 0.25}).set_index("row")
+    assert not links.loc[0, "h_linked"] and links.loc[0, "h_chance"]  # two equal candidates
+    assert links.loc[2, "h_linked"] and not links.loc[2, "h_chance"]

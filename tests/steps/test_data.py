@@ -74,3 +74,7 @@ def test_mosaic_eval_on_a_synthetic_set(synthetic):
     assert res["continuity_linked_continuous"] >= res["continuity_random_continuous"]
     # the synthetic seams continue, so cuts through its tiles are found too
     assert res["cut_h_recall"] > 0.5 and res["cut_v_recall"] > 0.5
+    # every tile has one texture kind, and the placed ones are counted in theirs
+    assert sum(res[f"kind_{k}_tiles"] for k in ("smooth", "rough", "flat")) == res["tiles"]
+    assert sum(res[f"kind_{k}_placed"] for k in ("smooth", "rough", "flat")) == res["tiles_placed"]
+    assert res["kind_flat_placed"] == 0
