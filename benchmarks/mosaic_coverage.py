@@ -27,6 +27,7 @@ from saltseg.mosaic.assemble import MosaicOptions, assemble
 from saltseg.mosaic.coverage import SMOOTH_BELOW, coverage, fine_texture_share, texture_kinds
 from saltseg.mosaic.proxies import chosen_thresholds, cut_links, cut_rows
 from saltseg.report import markdown_table
+from saltseg.synth.preview import contact_sheet
 
 
 def markdown(table: pd.DataFrame, depths: pd.Series) -> str:
@@ -48,15 +49,6 @@ def markdown(table: pd.DataFrame, depths: pd.Series) -> str:
         }
     )
     return markdown_table(shown, floatfmt=".3f")
-
-
-def montage(images: np.ndarray, rows: np.ndarray, k: int = 5, gap: int = 2) -> np.ndarray:
-    """Up to k x k of ``images``' tiles side by side, ``gap`` black pixels around each."""
-    size = images.shape[1] + 2 * gap
-    cells = np.zeros((k * k, size, size), np.uint8)
-    for i, r in enumerate(rows[: k * k]):
-        cells[i, gap:-gap, gap:-gap] = images[r]
-    return np.vstack([np.hstack(list(cells[j * k : (j + 1) * k])) for j in range(k)])
 
 
 def picture(
@@ -83,8 +75,9 @@ def picture(
         (smooth_ax, "smooth", (kinds == "smooth") & ~placed),
         (rough_ax, "rough", (kinds == "rough") & placed),
     ):
-        rows = rng.permutation(np.flatnonzero(sel))
-        ax.imshow(montage(images, rows), cmap="gray", vmin=0, vmax=255)
+        shown = images[rng.permutation(np.flatnonzero(sel))[:25]]
+        sheet = contact_sheet(list(shown), [np.zeros(t.shape, bool) for t in shown], 5, scale=1)
+        ax.imshow(sheet[:, :, ::-1])  # BGR, no outlines: the grey tiles with white gaps
         ax.set_title(f"{kind} tiles, {'not ' if kind == 'smooth' else ''}placed (random)")
         ax.axis("off")
     save_figure(fig, path, dpi=80)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from saltseg.mosaic.assemble import DIRECTIONS
+from saltseg.mosaic.assemble import DIRECTIONS, MosaicOptions
 
 FINE_FREQUENCY = 0.25  # cycles per pixel
 SMOOTH_BELOW = 0.0126  # 10 ** -1.9: the trough between the real tiles' two modes
-FLAT_STD = 2.0  # grey levels: MosaicOptions.min_edge_std's default, under which sides never link
+FLAT_STD = MosaicOptions().min_edge_std  # grey levels under which the assembly never links
 KINDS = ("smooth", "rough", "flat")
 
 
@@ -73,8 +73,5 @@ def coverage(groups: np.ndarray, placed: np.ndarray, cuts: pd.DataFrame) -> pd.D
     for orient in DIRECTIONS:
         usable = cut[cut[f"{orient}_usable"]].groupby("group")[f"{orient}_linked"]
         table[f"cut_{orient}_recall"] = usable.mean()
-        table[f"cut_{orient}_cuts"] = usable.size()
-    table[[f"cut_{o}_cuts" for o in DIRECTIONS]] = (
-        table[[f"cut_{o}_cuts" for o in DIRECTIONS]].fillna(0).astype(int)
-    )
+        table[f"cut_{orient}_cuts"] = usable.size().reindex(table.index, fill_value=0)
     return table.reset_index()
